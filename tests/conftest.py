@@ -1,0 +1,63 @@
+"""Shared fixtures: a real SMTP server (aiosmtpd) and helpers to make audience rows."""
+
+import email
+import email.policy
+import socket
+import threading
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core.cache import caches
+
+
+class RecordingHandler:
+    """Keeps every message it receives; ``reply`` can be set to inject SMTP failures."""
+
+    def __init__(self):
+        self.messages = []
+        self.reply = None
+        self.received = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.reply:
+            return self.reply
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.received:
+            self.messages.append(
+                {"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": message}
+            )
+            self.received.notify_all()
+        return "250 OK"
+
+    def wait_for(self, count, timeout=30):
+        with self.received:
+            self.received.wait_for(lambda: len(self.messages) >= count, timeout=timeout)
+        return self.messages
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on 127.0.0.1; Django's SMTP backend is pointed at it."""
+    handler = RecordingHandler()
+    handler.port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = handler.port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _clear_caches():
+    """Rate-limit counters live in the cache: every test starts with none."""
+    for cache in caches.all():
+        cache.clear()
+    yield

@@ -1,0 +1,1 @@
+"""Audience: subscribers, groups, custom fields, consent, status history, import/export, forms."""

@@ -1,0 +1,122 @@
+"""Double opt-in: a form submission makes a pending subscriber and a consent record; the signed
+link in the confirmation email, POSTed from the confirmation page, subscribes them.
+
+Plain functions; the views in ``views.py`` only parse requests and call these.
+"""
+
+import enum
+import ipaddress
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..conf import newsletter_settings
+from ..taskqueue import enqueue_on_commit
+from ..tokens import InvalidToken, make_token, read_token
+from .models import Consent, Source, Status, Subscriber, Suppression, email_digest
+from .services import add_to_group, change_status, record_status_events, restore_subscriber
+
+BUILTIN_KEYS = ("first_name", "last_name", "language")
+
+
+class ConfirmResult(enum.Enum):
+    CONFIRMED = "confirmed"
+    ALREADY_CONFIRMED = "already_confirmed"
+    GONE = "gone"  # the subscriber was erased since
+
+
+def minimise_ip(ip):
+    """Keep only the network: /24 for IPv4, /48 for IPv6 (enough for abuse handling, not a person)."""
+    try:
+        address = ipaddress.ip_address((ip or "").strip())
+    except ValueError:
+        return ""
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def split_values(values):
+    """(builtin field values, custom field values) from a cleaned submission."""
+    builtin = {key: values[key] for key in BUILTIN_KEYS if values.get(key) not in (None, "")}
+    custom = {
+        key: value
+        for key, value in values.items()
+        if key not in BUILTIN_KEYS and key != "email" and value not in (None, "")
+    }
+    return builtin, custom
+
+
+def submit_subscription(form, email, values, ip=""):
+    """Record a sign-up through ``form`` and queue its confirmation email; return the Consent.
+
+    ``email`` is normalised and ``values`` cleaned already. A new address becomes a ``pending``
+    subscriber with the submitted data; an existing one keeps its status and data until the
+    person confirms (so nobody can overwrite someone else's name by typing their address).
+    """
+    builtin, custom = split_values(values)
+    with transaction.atomic():
+        subscriber = Subscriber.all_objects.select_for_update().filter(email=email).first()
+        if subscriber is None:
+            try:
+                with transaction.atomic():
+                    subscriber = Subscriber.all_objects.create(
+                        email=email, status=Status.PENDING, source=Source.FORM, data=custom, **builtin
+                    )
+            except IntegrityError:  # created by a concurrent submission
+                subscriber = Subscriber.all_objects.select_for_update().get(email=email)
+            else:
+                record_status_events(
+                    [(subscriber.pk, "", Status.PENDING)], Source.FORM, note=f"form {form.pk}"
+                )
+        consent = Consent.objects.create(
+            subscriber=subscriber,
+            form=form,
+            text=str(form.consent_text),
+            data={"email": email, **builtin, **custom},
+            ip_network=minimise_ip(ip),
+            source=Source.FORM,
+        )
+        enqueue_on_commit("wagtail_newsletter.audience.tasks.send_confirmation_email", consent.pk)
+    return consent
+
+
+def confirmation_token(consent):
+    return make_token("confirm", consent.pk)
+
+
+def consent_from_token(token):
+    """The Consent a confirmation token was made for; raise InvalidToken if forged or expired."""
+    pk = read_token("confirm", token, max_age=newsletter_settings.CONFIRMATION_MAX_AGE)
+    consent = Consent.objects.select_related("form", "subscriber").filter(pk=pk).first()
+    if consent is None:
+        raise InvalidToken("unknown")
+    return consent
+
+
+def confirm_subscription(consent_id):
+    """Confirm a consent: apply its data, subscribe, join the form's groups. Idempotent."""
+    with transaction.atomic():
+        consent = Consent.objects.select_for_update().select_related("form").filter(pk=consent_id).first()
+        if consent is None or consent.subscriber_id is None:
+            return ConfirmResult.GONE
+        if consent.confirmed_at is not None:
+            return ConfirmResult.ALREADY_CONFIRMED
+        subscriber = Subscriber.all_objects.select_for_update().get(pk=consent.subscriber_id)
+        builtin, custom = split_values(consent.data)
+        # The person proved they own the address: the data they submitted wins.
+        for key, value in builtin.items():
+            setattr(subscriber, key, value)
+        subscriber.data = {**subscriber.data, **custom}
+        subscriber.updated_at = timezone.now()
+        subscriber.save(update_fields=[*builtin.keys(), "data", "updated_at"])
+        restore_subscriber(subscriber)
+        Suppression.objects.filter(email_sha256=email_digest(subscriber.email)).delete()
+        change_status([subscriber.pk], Status.SUBSCRIBED, Source.CONFIRMATION, note=f"consent {consent.pk}")
+        if consent.form is not None:
+            for group in consent.form.groups.all():
+                add_to_group([subscriber.pk], group)
+        consent.confirmed_at = timezone.now()
+        consent.save(update_fields=["confirmed_at"])
+        if consent.form is not None and consent.form.notify_email:
+            enqueue_on_commit("wagtail_newsletter.audience.tasks.notify_manager", consent.pk)
+    return ConfirmResult.CONFIRMED

@@ -1,0 +1,15 @@
+"""Models of wagtail_newsletter, importable from here whatever the internal layout."""
+
+from .audience.import_job import ImportJob  # noqa: F401
+from .audience.models import (  # noqa: F401
+    Consent,
+    Field,
+    Group,
+    Membership,
+    Source,
+    Status,
+    StatusEvent,
+    Subscriber,
+    Suppression,
+)
+from .audience.subscription_form import SubscriptionForm, SubscriptionFormField  # noqa: F401

@@ -1,0 +1,32 @@
+"""django-q2 schedules of wagtail_newsletter, created (idempotently) after ``migrate``."""
+
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
+
+SCHEDULES = [
+    # (name, function, minutes between runs)
+    (
+        "wagtail_newsletter: erase forgotten subscribers",
+        "wagtail_newsletter.audience.tasks.erase_forgotten_task",
+        60,
+    ),
+]
+
+
+def ensure_schedules():
+    from django_q.models import Schedule
+
+    for name, func, minutes in SCHEDULES:
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1},
+        )
+
+
+@receiver(post_migrate)
+def _create_schedules(sender, app_config=None, **kwargs):
+    if app_config is not None and app_config.label == "wagtail_newsletter":
+        from django.apps import apps
+
+        if apps.is_installed("django_q"):
+            ensure_schedules()

@@ -1,0 +1,12 @@
+"""Public endpoints; a site mounts them with ``path("newsletter/", include("wagtail_newsletter.urls"))``."""
+
+from django.urls import path
+
+from .audience import views as audience_views
+
+app_name = "wagtail_newsletter"
+
+urlpatterns = [
+    path("subscribe/<int:form_id>/", audience_views.subscribe, name="subscribe"),
+    path("confirm/<str:token>/", audience_views.confirm, name="confirm"),
+]

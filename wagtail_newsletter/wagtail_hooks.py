@@ -1,0 +1,1 @@
+"""Registration only: viewsets and menu items live in ``wagtail_newsletter.admin``."""
