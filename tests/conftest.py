@@ -23,9 +23,7 @@ class RecordingHandler:
             return self.reply
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.received:
-            self.messages.append(
-                {"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": message}
-            )
+            self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": message})
             self.received.notify_all()
         return "250 OK"
 

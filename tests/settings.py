@@ -5,9 +5,7 @@ import os
 
 import dj_database_url
 
-os.environ.setdefault(
-    "EXAMPLE_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "test-artifacts", "var")
-)
+os.environ.setdefault("EXAMPLE_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "test-artifacts", "var"))
 
 from example.settings import *  # noqa: E402,F403
 

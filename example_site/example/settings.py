@@ -96,9 +96,7 @@ if os.environ.get("REDIS_URL"):
     }
 else:
     # Shared by every process (web + qcluster), so rate limits hold across them.
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "example_cache"}
-    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "example_cache"}}
 
 AUTH_PASSWORD_VALIDATORS = []
 LANGUAGE_CODE = "en"

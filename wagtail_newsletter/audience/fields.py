@@ -66,13 +66,11 @@ def clean_text(raw, max_length=None, label=None):
     max_length = max_length or newsletter_settings.MAX_FIELD_LENGTH
     if _CONTROL.search(value):
         raise InvalidValue(
-            _("%(label)s may not contain line breaks or control characters.")
-            % {"label": label or _("This field")}
+            _("%(label)s may not contain line breaks or control characters.") % {"label": label or _("This field")}
         )
     if len(value) > max_length:
         raise InvalidValue(
-            _("%(label)s has at most %(max)d characters.")
-            % {"label": label or _("This field"), "max": max_length}
+            _("%(label)s has at most %(max)d characters.") % {"label": label or _("This field"), "max": max_length}
         )
     return value
 
@@ -131,7 +129,6 @@ def coerce_field_value(field, raw):
             if option.lower() == text.lower():
                 return option
         raise InvalidValue(
-            _("%(label)s must be one of: %(options)s.")
-            % {"label": label, "options": ", ".join(field.choice_list)}
+            _("%(label)s must be one of: %(options)s.") % {"label": label, "options": ", ".join(field.choice_list)}
         )
     raise InvalidValue(_("Unknown field type."))

@@ -16,9 +16,7 @@ class ImportJob(models.Model):
 
     file = models.FileField(_("file"), upload_to="wagtail_newsletter/imports/")
     original_name = models.CharField(_("file name"), max_length=255)
-    groups = models.ManyToManyField(
-        "wagtail_newsletter.Group", blank=True, related_name="+", verbose_name=_("groups")
-    )
+    groups = models.ManyToManyField("wagtail_newsletter.Group", blank=True, related_name="+", verbose_name=_("groups"))
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.UPLOADED)
     rows_read = models.PositiveIntegerField(_("rows read"), default=0)

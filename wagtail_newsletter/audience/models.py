@@ -67,9 +67,7 @@ class Field(models.Model):
         help_text=_("Name used in imports and personalisation variables, e.g. 'city' for {{ city }}."),
     )
     type = models.CharField(_("type"), max_length=10, choices=Type.choices, default=Type.TEXT)
-    choices = models.TextField(
-        _("choices"), blank=True, help_text=_("For 'Choice' fields: one option per line.")
-    )
+    choices = models.TextField(_("choices"), blank=True, help_text=_("For 'Choice' fields: one option per line."))
     default = models.CharField(
         _("default value"), max_length=255, blank=True, help_text=_("Used by personalisation when empty.")
     )
@@ -122,9 +120,7 @@ class Subscriber(models.Model):
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
     language = models.CharField(_("language"), max_length=10, blank=True)
     data = models.JSONField(_("custom fields"), default=dict, blank=True, encoder=DjangoJSONEncoder)
-    status = models.CharField(
-        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
-    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
     source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.ADMIN)
     groups = models.ManyToManyField(
         Group, through="Membership", related_name="subscribers", blank=True, verbose_name=_("groups")
@@ -166,12 +162,13 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["subscriber", "group"], name="wagtail_newsletter_membership_unique"
-            )
+            models.UniqueConstraint(fields=["subscriber", "group"], name="wagtail_newsletter_membership_unique")
         ]
         verbose_name = _("group membership")
         verbose_name_plural = _("group memberships")
+
+    def __str__(self):
+        return f"{self.subscriber_id} in {self.group_id}"
 
 
 class StatusEvent(models.Model):
@@ -245,6 +242,9 @@ class Suppression(models.Model):
     class Meta:
         verbose_name = _("suppressed address")
         verbose_name_plural = _("suppressed addresses")
+
+    def __str__(self):
+        return self.email_sha256[:12]
 
     @classmethod
     def contains(cls, email):

@@ -65,9 +65,7 @@ def submit_subscription(form, email, values, ip=""):
             except IntegrityError:  # created by a concurrent submission
                 subscriber = Subscriber.all_objects.select_for_update().get(email=email)
             else:
-                record_status_events(
-                    [(subscriber.pk, "", Status.PENDING)], Source.FORM, note=f"form {form.pk}"
-                )
+                record_status_events([(subscriber.pk, "", Status.PENDING)], Source.FORM, note=f"form {form.pk}")
         consent = Consent.objects.create(
             subscriber=subscriber,
             form=form,

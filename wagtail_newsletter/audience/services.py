@@ -68,9 +68,7 @@ def change_status(subscribers, new_status, source, actor=None, note=""):
             if new_status == Status.SUBSCRIBED:
                 updates["first_subscribed_at"] = Coalesce("first_subscribed_at", now)
             Subscriber.all_objects.filter(pk__in=[pk for pk, _ in rows]).update(**updates)
-            record_status_events(
-                [(pk, old, new_status) for pk, old in rows], source, note=note, actor=actor, when=now
-            )
+            record_status_events([(pk, old, new_status) for pk, old in rows], source, note=note, actor=actor, when=now)
             changed += len(rows)
     return changed
 
@@ -89,9 +87,7 @@ def add_to_group(subscribers, group):
     created = 0
     for chunk in _chunks(_ids(subscribers)):
         existing = set(
-            Membership.objects.filter(group=group, subscriber_id__in=chunk).values_list(
-                "subscriber_id", flat=True
-            )
+            Membership.objects.filter(group=group, subscriber_id__in=chunk).values_list("subscriber_id", flat=True)
         )
         new = [Membership(subscriber_id=pk, group=group) for pk in chunk if pk not in existing]
         Membership.objects.bulk_create(new, ignore_conflicts=True)
@@ -114,13 +110,9 @@ def delete_subscribers(subscribers, actor=None):
     for chunk in _chunks(_ids(subscribers)):
         with transaction.atomic():
             rows = list(
-                Subscriber.all_objects.filter(pk__in=chunk, deleted_at__isnull=True).values_list(
-                    "pk", "status"
-                )
+                Subscriber.all_objects.filter(pk__in=chunk, deleted_at__isnull=True).values_list("pk", "status")
             )
-            Subscriber.all_objects.filter(pk__in=[pk for pk, _ in rows]).update(
-                deleted_at=now, updated_at=now
-            )
+            Subscriber.all_objects.filter(pk__in=[pk for pk, _ in rows]).update(deleted_at=now, updated_at=now)
             record_status_events(
                 [(pk, status, status) for pk, status in rows],
                 Source.ADMIN,
@@ -141,9 +133,7 @@ def forget_subscribers(subscribers, actor=None):
     for chunk in _chunks(_ids(subscribers)):
         with transaction.atomic():
             rows = list(
-                Subscriber.all_objects.filter(pk__in=chunk, erase_after__isnull=True).values_list(
-                    "pk", "status"
-                )
+                Subscriber.all_objects.filter(pk__in=chunk, erase_after__isnull=True).values_list("pk", "status")
             )
             Subscriber.all_objects.filter(pk__in=[pk for pk, _ in rows]).update(
                 deleted_at=Coalesce("deleted_at", now), erase_after=erase_after, updated_at=now
@@ -160,9 +150,7 @@ def restore_subscriber(subscriber):
     """Bring a deleted (or forgotten, not yet erased) subscriber back, with its history."""
     if subscriber.deleted_at is None and subscriber.erase_after is None:
         return False
-    Subscriber.all_objects.filter(pk=subscriber.pk).update(
-        deleted_at=None, erase_after=None, updated_at=timezone.now()
-    )
+    Subscriber.all_objects.filter(pk=subscriber.pk).update(deleted_at=None, erase_after=None, updated_at=timezone.now())
     subscriber.deleted_at = subscriber.erase_after = None
     return True
 
@@ -178,9 +166,7 @@ def erase_forgotten(now=None):
     while True:
         with transaction.atomic():
             rows = list(
-                Subscriber.all_objects.filter(erase_after__lte=now)
-                .order_by("pk")
-                .values_list("pk", "email")[:CHUNK]
+                Subscriber.all_objects.filter(erase_after__lte=now).order_by("pk").values_list("pk", "email")[:CHUNK]
             )
             if not rows:
                 return erased

@@ -26,9 +26,7 @@ class SubscriptionForm(ClusterableModel):
         INSIDE = "inside", _("Labels inside fields (placeholders)")
 
     name = models.CharField(_("name"), max_length=150, help_text=_("Internal name, e.g. 'Home page footer'."))
-    title = models.CharField(
-        _("title"), max_length=200, blank=True, help_text=_("Heading shown above the form.")
-    )
+    title = models.CharField(_("title"), max_length=200, blank=True, help_text=_("Heading shown above the form."))
     introduction = RichTextField(_("introduction"), blank=True, features=["bold", "italic", "link"])
     groups = ParentalManyToManyField(
         "wagtail_newsletter.Group",
@@ -46,9 +44,7 @@ class SubscriptionForm(ClusterableModel):
     label_style = models.CharField(
         _("label style"), max_length=10, choices=LabelStyle.choices, default=LabelStyle.ABOVE
     )
-    primary_colour = models.CharField(
-        _("button colour"), max_length=7, default="#1d4ed8", validators=[hex_colour]
-    )
+    primary_colour = models.CharField(_("button colour"), max_length=7, default="#1d4ed8", validators=[hex_colour])
     background_colour = models.CharField(
         _("background colour"), max_length=7, default="#f8fafc", validators=[hex_colour]
     )
