@@ -1,21 +1,33 @@
 """Test settings: the example site with a database from TEST_DATABASE_URL (SQLite by default),
-django-q2 in sync mode (a real qcluster is started by the integration tests), local memory cache."""
+django-q2 in sync mode (a real qcluster is started by the integration tests), local memory cache.
+
+Each test run gets its own test database name (``WN_TEST_DB_SUFFIX``, inherited by the
+processes a test starts), so that runs in parallel never share one. A process started by a
+test (qcluster, a live example site) sets ``WN_USE_TEST_DB=1`` to open that test database
+directly instead of creating one.
+"""
 
 import os
 
 import dj_database_url
 
-os.environ.setdefault("EXAMPLE_VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "test-artifacts", "var"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+os.environ.setdefault("EXAMPLE_VAR_DIR", os.path.join(HERE, "..", "test-artifacts", "var"))
+os.environ.setdefault("WN_TEST_DB_SUFFIX", str(os.getpid()))
 
 from example.settings import *  # noqa: E402,F403
 
-_url = os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:")
-DATABASES = {"default": dj_database_url.parse(_url)}
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+_suffix = os.environ["WN_TEST_DB_SUFFIX"]
+DATABASES = {"default": dj_database_url.parse(os.environ.get("TEST_DATABASE_URL", "sqlite:///:memory:"))}
+_db = DATABASES["default"]
+if _db["ENGINE"].endswith("sqlite3"):
     # A file, so that a live server thread and a qcluster subprocess see the same data.
-    DATABASES["default"]["NAME"] = os.path.join(VAR_DIR, "test.sqlite3")  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": os.path.join(VAR_DIR, "test.sqlite3")}  # noqa: F405
-    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    _db["TEST"] = {"NAME": os.path.join(VAR_DIR, f"test_{_suffix}.sqlite3")}  # noqa: F405
+    _db["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+else:
+    _db["TEST"] = {"NAME": f"test_wn_{_suffix}"}
+if os.environ.get("WN_USE_TEST_DB") == "1":
+    _db["NAME"] = _db["TEST"]["NAME"]
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
