@@ -52,7 +52,7 @@ def normalise_email(raw):
     ):
         return lowered
     try:
-        result = validate_email(value, check_deliverability=False)
+        result = validate_email(value, check_deliverability=False, strict=True)
     except EmailNotValidError as exc:
         raise InvalidValue(_("Enter a valid email address.")) from exc
     return result.normalized.lower()

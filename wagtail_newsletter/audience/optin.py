@@ -94,7 +94,7 @@ def consent_from_token(token):
 def confirm_subscription(consent_id):
     """Confirm a consent: apply its data, subscribe, join the form's groups. Idempotent."""
     with transaction.atomic():
-        consent = Consent.objects.select_for_update().select_related("form").filter(pk=consent_id).first()
+        consent = Consent.objects.select_for_update(of=("self",)).select_related("form").filter(pk=consent_id).first()
         if consent is None or consent.subscriber_id is None:
             return ConfirmResult.GONE
         if consent.confirmed_at is not None:
