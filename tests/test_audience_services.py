@@ -112,7 +112,7 @@ def test_forget_erases_after_grace_period_and_leaves_a_suppression():
 def test_erasure_task_is_scheduled_after_migrate():
     from django_q.models import Schedule
 
-    schedule = Schedule.objects.get(func="wagtail_newsletter.audience.tasks.erase_forgotten_task")
+    schedule = Schedule.objects.get(func="wagtail_newsletter.audience.services.erase_forgotten")
     assert schedule.schedule_type == Schedule.MINUTES and schedule.repeats == -1
 
 
@@ -160,3 +160,26 @@ def test_confirming_lifts_a_suppression_and_restores_a_forgotten_subscriber():
     sub = Subscriber.objects.get(pk=sub.pk)
     assert sub.erase_after is None and sub.status == Status.SUBSCRIBED
     assert not Suppression.contains("ada@example.org")
+
+
+def test_unconfirmed_signups_are_purged_after_retention_period():
+    form = SubscriptionForm.objects.create(name="F")
+    stale = submit_subscription(form, "stale@example.org", {"first_name": "S"}, ip="203.0.113.5")
+    fresh = submit_subscription(form, "fresh@example.org", {})
+    confirmed = submit_subscription(form, "ok@example.org", {})
+    confirm_subscription(confirmed.pk)
+    long_ago = timezone.now() - datetime.timedelta(days=31)
+    Subscriber.all_objects.filter(email__in=["stale@example.org", "ok@example.org"]).update(status_changed_at=long_ago)
+
+    assert services.purge_unconfirmed() == 1
+    assert set(Subscriber.all_objects.values_list("email", flat=True)) == {"fresh@example.org", "ok@example.org"}
+    stale.refresh_from_db()
+    assert (stale.subscriber_id, stale.ip_network, stale.data) == (None, "", {})
+    assert fresh.subscriber_id is not None
+    assert not Suppression.objects.exists()
+
+
+def test_unconfirmed_subscriber_who_was_once_subscribed_is_not_purged():
+    sub = make(status=Status.PENDING, first_subscribed_at=timezone.now() - datetime.timedelta(days=900))
+    Subscriber.all_objects.filter(pk=sub.pk).update(status_changed_at=timezone.now() - datetime.timedelta(days=90))
+    assert services.purge_unconfirmed() == 0

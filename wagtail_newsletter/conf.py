@@ -19,6 +19,8 @@ DEFAULTS = {
     "DEFAULT_FROM_EMAIL": None,  # None -> settings.DEFAULT_FROM_EMAIL
     # Double opt-in links stop working after this many seconds.
     "CONFIRMATION_MAX_AGE": 7 * 24 * 3600,
+    # Addresses that never confirmed their subscription are removed this many days after signing up.
+    "PENDING_RETENTION_DAYS": 30,
     # Forgotten subscribers are erased (anonymised) this many days after the request.
     "FORGET_GRACE_DAYS": 30,
     # Abuse resistance on public subscription forms.

@@ -7,7 +7,7 @@ SCHEDULES = [
     # (name, function, minutes between runs)
     (
         "wagtail_newsletter: erase forgotten subscribers",
-        "wagtail_newsletter.audience.tasks.erase_forgotten_task",
+        "wagtail_newsletter.audience.services.erase_forgotten",
         60,
     ),
 ]
@@ -16,6 +16,8 @@ SCHEDULES = [
 def ensure_schedules():
     from django_q.models import Schedule
 
+    # Schedules renamed or retargeted in an upgrade must not keep running the old function.
+    Schedule.objects.filter(name__startswith="wagtail_newsletter:").exclude(name__in=[s[0] for s in SCHEDULES]).delete()
     for name, func, minutes in SCHEDULES:
         Schedule.objects.update_or_create(
             name=name,

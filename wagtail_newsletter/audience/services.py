@@ -182,5 +182,24 @@ def erase_forgotten(now=None):
             erased += len(ids)
 
 
+def purge_unconfirmed(now=None):
+    """Remove people who signed up but never confirmed within ``PENDING_RETENTION_DAYS``.
+
+    They never agreed to anything, so nothing of them is kept (and no suppression is made:
+    they may sign up again). Return how many were removed.
+    """
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=newsletter_settings.PENDING_RETENTION_DAYS)
+    stale = Subscriber.all_objects.filter(status=Status.PENDING, status_changed_at__lt=cutoff, first_subscribed_at=None)
+    removed = 0
+    while ids := list(stale.order_by("pk").values_list("pk", flat=True)[:CHUNK]):
+        with transaction.atomic():
+            Consent.objects.filter(subscriber_id__in=ids).update(subscriber=None, data={}, ip_network="")
+            StatusEvent.objects.filter(subscriber_id__in=ids).update(subscriber=None, actor=None, note="")
+            Subscriber.all_objects.filter(pk__in=ids).delete()
+        removed += len(ids)
+    return removed
+
+
 def is_suppressed(email):
     return Suppression.contains(email)
