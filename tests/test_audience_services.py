@@ -183,3 +183,13 @@ def test_unconfirmed_subscriber_who_was_once_subscribed_is_not_purged():
     sub = make(status=Status.PENDING, first_subscribed_at=timezone.now() - datetime.timedelta(days=900))
     Subscriber.all_objects.filter(pk=sub.pk).update(status_changed_at=timezone.now() - datetime.timedelta(days=90))
     assert services.purge_unconfirmed() == 0
+
+
+def test_pending_subscriber_who_signed_up_again_recently_is_not_purged():
+    form = SubscriptionForm.objects.create(name="F")
+    first = submit_subscription(form, "again@example.org", {})
+    long_ago = timezone.now() - datetime.timedelta(days=40)
+    Consent.objects.filter(pk=first.pk).update(created_at=long_ago)
+    Subscriber.all_objects.update(status_changed_at=long_ago)
+    submit_subscription(form, "again@example.org", {})
+    assert services.purge_unconfirmed() == 0

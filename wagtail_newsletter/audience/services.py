@@ -190,7 +190,9 @@ def purge_unconfirmed(now=None):
     """
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(days=newsletter_settings.PENDING_RETENTION_DAYS)
-    stale = Subscriber.all_objects.filter(status=Status.PENDING, status_changed_at__lt=cutoff, first_subscribed_at=None)
+    stale = Subscriber.all_objects.filter(
+        status=Status.PENDING, status_changed_at__lt=cutoff, first_subscribed_at=None
+    ).exclude(consents__created_at__gte=cutoff)  # signed up again recently: their link still works
     removed = 0
     while ids := list(stale.order_by("pk").values_list("pk", flat=True)[:CHUNK]):
         with transaction.atomic():
