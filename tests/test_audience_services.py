@@ -170,6 +170,7 @@ def test_unconfirmed_signups_are_purged_after_retention_period():
     confirm_subscription(confirmed.pk)
     long_ago = timezone.now() - datetime.timedelta(days=31)
     Subscriber.all_objects.filter(email__in=["stale@example.org", "ok@example.org"]).update(status_changed_at=long_ago)
+    Consent.objects.filter(pk__in=[stale.pk, confirmed.pk]).update(created_at=long_ago)
 
     assert services.purge_unconfirmed() == 1
     assert set(Subscriber.all_objects.values_list("email", flat=True)) == {"fresh@example.org", "ok@example.org"}
