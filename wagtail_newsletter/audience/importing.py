@@ -1,0 +1,355 @@
+"""Import subscribers from a table of rows (see ``import_readers``): column mapping and set-based writing.
+
+``import_subscribers(table, mapping, groups)`` works in chunks of ``IMPORT_CHUNK_SIZE`` distinct
+addresses; each chunk costs a fixed handful of queries (suppressions, existing rows, one upsert,
+memberships, history) in its own transaction, whatever its size. A re-import updates data but
+never changes anybody's status; deleted subscribers come back with their history.
+"""
+
+import csv
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from ..conf import newsletter_settings
+from .fields import InvalidValue, clean_text, coerce_field_value, normalise_email
+from .import_readers import Formula, ImportFileError, cell_text
+from .models import Field, Membership, Source, Status, Subscriber, Suppression, email_digest
+from .services import record_status_events
+
+IGNORE = ""
+BUILTIN_TARGETS = {
+    "email": gettext_lazy("Email"),
+    "first_name": gettext_lazy("First name"),
+    "last_name": gettext_lazy("Last name"),
+    "language": gettext_lazy("Language"),
+}
+# Header spellings recognised when guessing the mapping (compared after _header_key()).
+_ALIASES = {
+    "email": {"email", "e mail", "mail", "email address", "e mail address", "courriel", "adresse email",
+              "adresse e mail", "adresse mail", "adresse courriel", "adresse electronique"},
+    "first_name": {"first name", "firstname", "given name", "forename", "prenom"},
+    "last_name": {"last name", "lastname", "surname", "family name", "name", "nom", "nom de famille"},
+    "language": {"language", "lang", "langue", "locale"},
+}  # fmt: skip
+MAX_KEPT_REJECTS = 10_000
+_LANGUAGE_MAX_LENGTH = 10
+
+
+class InvalidMapping(ImportFileError):
+    """The column mapping cannot be used; ``str(exc)`` is a message for people."""
+
+
+def _header_key(header):
+    """'Prénom ' -> 'prenom', 'E-Mail_Address' -> 'e mail address'."""
+    text = unicodedata.normalize("NFKD", str(header)).encode("ascii", "ignore").decode()
+    return " ".join(re.split(r"[\s_\-.]+", text.strip().lower())).strip()
+
+
+def custom_fields():
+    return {f.key: f for f in Field.objects.all()}
+
+
+def target_choices(fields=None):
+    """(value, label) pairs for a mapping select: ignore, the built-in targets, then custom fields."""
+    fields = custom_fields() if fields is None else fields
+    return [
+        (IGNORE, _("Ignore this column")),
+        *BUILTIN_TARGETS.items(),
+        *((key, f"{f.label} ({key})") for key, f in fields.items()),
+    ]
+
+
+def guess_mapping(headers, fields=None):
+    """Map each header to a target it obviously names (English or French), else to IGNORE."""
+    fields = custom_fields() if fields is None else fields
+    by_key = {}
+    for target, aliases in _ALIASES.items():
+        by_key.update(dict.fromkeys(aliases, target))
+    for key, f in fields.items():
+        by_key.setdefault(_header_key(key), key)
+        by_key.setdefault(_header_key(f.label), key)
+    mapping, used = {}, set()
+    for header in headers:
+        target = by_key.get(_header_key(header), IGNORE)
+        if target in used:
+            target = IGNORE
+        used.add(target)
+        mapping[header] = target
+    return mapping
+
+
+def resolve_mapping(headers, mapping, fields=None):
+    """Check ``mapping`` ({header: target}, headers matched case-insensitively) against the file.
+
+    Return a list of (column index, target) for mapped columns; raise InvalidMapping otherwise.
+    """
+    fields = custom_fields() if fields is None else fields
+    index = {}
+    for position, header in enumerate(headers):
+        index.setdefault(header.strip().lower(), position)
+    resolved, seen = [], {}
+    for header, target in mapping.items():
+        target = (target or IGNORE).strip()
+        if target.lower() in ("ignore", "-"):
+            target = IGNORE
+        position = index.get(str(header).strip().lower())
+        if position is None:
+            raise InvalidMapping(
+                _("The file has no column “%(column)s”. Its columns are: %(columns)s.")
+                % {"column": header, "columns": ", ".join(headers)}
+            )
+        if target == IGNORE:
+            continue
+        if target not in BUILTIN_TARGETS and target not in fields:
+            raise InvalidMapping(
+                _("“%(target)s” is not a field. Use one of: %(targets)s, or ignore.")
+                % {"target": target, "targets": ", ".join([*BUILTIN_TARGETS, *fields])}
+            )
+        if target in seen:
+            raise InvalidMapping(
+                _("Two columns (“%(a)s” and “%(b)s”) are mapped to %(target)s.")
+                % {"a": seen[target], "b": header, "target": target}
+            )
+        seen[target] = header
+        resolved.append((position, target))
+    if "email" not in seen:
+        raise InvalidMapping(_("No column holds the email address: map one column to “email”."))
+    return sorted(resolved)
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    rejected: int = 0
+    merged: int = 0  # rows merged into an earlier row with the same address
+    restored: int = 0  # deleted subscribers brought back (counted in ``updated`` too)
+    rows_read: int = 0
+    dry_run: bool = False
+    rejects: list = field(default_factory=list)  # the first MAX_KEPT_REJECTS (line, email, reason)
+
+    def reject(self, line, email, reason):
+        self.rejected += 1
+        if len(self.rejects) < MAX_KEPT_REJECTS:
+            self.rejects.append((line, str(email)[:254], str(reason)))
+
+    @property
+    def summary(self):
+        return f"created={self.created} updated={self.updated} rejected={self.rejected}"
+
+    def write_rejects_csv(self, out):
+        """Write "line,email,reason" rows to a text file object."""
+        write_rejects_csv(out, self.rejects, self.rejected)
+
+
+def _spreadsheet_safe(text):
+    # A reject report is opened in spreadsheets: never hand them a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def write_rejects_csv(out, rejects, total=None):
+    writer = csv.writer(out)
+    writer.writerow([_("line"), _("email"), _("reason")])
+    for line, email, reason in rejects:
+        writer.writerow([line, _spreadsheet_safe(email), reason])
+    if total is not None and total > len(rejects):
+        writer.writerow(["", "", _("… and %(count)d more rejected rows") % {"count": total - len(rejects)}])
+
+
+class _RowReader:
+    """Turns raw rows into (email, first, last, language, data) or a reason; no database access."""
+
+    def __init__(self, headers, resolved, fields):
+        self.headers = headers
+        self.width = len(headers)
+        self.email_index = next(position for position, target in resolved if target == "email")
+        self.mapped = [position for position, _target in resolved]
+        name_max = newsletter_settings.MAX_NAME_LENGTH
+        limits = {"first_name": name_max, "last_name": name_max, "language": _LANGUAGE_MAX_LENGTH}
+        self.builtin = [
+            (position, target, limits[target], headers[position]) for position, target in resolved if target in limits
+        ]
+        self.custom = [(position, fields[target]) for position, target in resolved if target in fields]
+
+    def read(self, values):
+        """Return ("ok", email, [first, last, language], data) or ("rejected", raw email, reason)."""
+        count = len(values)
+        if count < self.width:
+            values = list(values) + [""] * (self.width - count)
+        elif count > self.width and any(v != "" for v in values[self.width :]):
+            return "rejected", values[self.email_index], _("The row has more cells than the header has columns.")
+        raw_email = values[self.email_index]
+        for position in self.mapped:
+            if values[position].__class__ is Formula:
+                return "rejected", raw_email, _("Column “%(column)s” holds a formula (%(formula)s).") % {
+                    "column": self.headers[position], "formula": values[position][:50],
+                }  # fmt: skip
+        try:
+            email = normalise_email(raw_email if raw_email.__class__ is str else cell_text(raw_email))
+            texts = {"first_name": "", "last_name": "", "language": ""}
+            for position, target, max_length, label in self.builtin:
+                raw = values[position]
+                texts[target] = clean_text(raw if raw.__class__ is str else cell_text(raw), max_length, label)
+            data = {}
+            for position, custom_field in self.custom:
+                value = coerce_field_value(custom_field, values[position])
+                if value is not None:
+                    data[custom_field.key] = value
+        except InvalidValue as exc:
+            return "rejected", raw_email, str(exc)
+        return "ok", email, texts, data
+
+
+def import_subscribers(table, mapping, groups=(), *, dry_run=False, progress=None, actor=None, note=""):
+    """Import the rows of ``table`` (an ``import_readers`` table) and return an ImportResult.
+
+    ``mapping`` is {header: target} (targets: email, first_name, last_name, language, a custom field
+    key, or "" to ignore); ``groups`` are Group objects or ids every imported subscriber joins.
+    A broken file raises ImportFileError before anything is written. ``dry_run`` computes the same
+    result and rolls everything back. ``progress(done, total)`` is called after each chunk.
+    """
+    fields = custom_fields()
+    resolved = resolve_mapping(table.headers, mapping, fields)
+    table.check()
+    group_ids = [getattr(group, "pk", group) for group in groups]
+    reader = _RowReader(table.headers, resolved, fields)
+    result = ImportResult(dry_run=dry_run)
+    writer = _ChunkWriter(result, group_ids, actor=actor, note=note)
+    chunk_size = newsletter_settings.IMPORT_CHUNK_SIZE
+    with transaction.atomic() if dry_run else _no_transaction():
+        pending = {}
+        for line, values in table.rows():
+            result.rows_read += 1
+            outcome = reader.read(values)
+            if outcome[0] == "rejected":
+                raw = outcome[1]
+                result.reject(line, raw if raw.__class__ is str else cell_text(raw), outcome[2])
+                continue
+            _status, email, texts, data = outcome
+            earlier = pending.get(email)
+            if earlier is None:
+                pending[email] = (line, texts, data)
+                if len(pending) >= chunk_size:
+                    writer.write(pending)
+                    pending = {}
+                    if progress:
+                        progress(*table.progress())
+            else:
+                # Duplicates in the file merge: the later row's non-empty values win.
+                result.merged += 1
+                earlier[1].update({key: value for key, value in texts.items() if value})
+                earlier[2].update(data)
+        if pending:
+            writer.write(pending)
+        if progress:
+            progress(*table.progress())
+        if dry_run:
+            transaction.set_rollback(True)
+    return result
+
+
+class _no_transaction:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+_UPDATE_FIELDS = ["first_name", "last_name", "language", "data", "updated_at", "deleted_at"]
+
+
+class _ChunkWriter:
+    """Writes one chunk of distinct addresses with a fixed number of queries."""
+
+    def __init__(self, result, group_ids, actor=None, note=""):
+        self.result = result
+        self.group_ids = group_ids
+        self.actor = actor
+        self.note = note
+        # One timestamp for the whole import: rows it created are recognised in later chunks.
+        self.now = timezone.now()
+
+    def write(self, pending):
+        result, now = self.result, self.now
+        with transaction.atomic():
+            digests = {email_digest(email): email for email in pending}
+            suppressed = set(
+                Suppression.objects.filter(email_sha256__in=list(digests)).values_list("email_sha256", "reason")
+            )
+            for digest, reason in suppressed:
+                email = digests[digest]
+                line = pending.pop(email)[0]
+                label = _("forgotten (GDPR erasure)") if reason == "forgotten" else reason
+                result.reject(line, email, _("Suppressed address: %(reason)s.") % {"reason": label})
+            existing = {
+                row[1]: row
+                for row in Subscriber.all_objects.filter(email__in=list(pending)).values_list(
+                    "pk",
+                    "email",
+                    "status",
+                    "first_name",
+                    "last_name",
+                    "language",
+                    "data",
+                    "deleted_at",
+                    "erase_after",
+                    "created_at",
+                    "source",
+                )  # fmt: skip
+            }
+            objects, new_objects, restored = [], [], []
+            for email, (line, texts, data) in pending.items():
+                row = existing.get(email)
+                if row is None:
+                    obj = Subscriber(
+                        email=email, **texts, data=data, status=Status.SUBSCRIBED, source=Source.IMPORT,
+                        first_subscribed_at=now, status_changed_at=now, created_at=now, updated_at=now,
+                    )  # fmt: skip
+                    new_objects.append(obj)
+                    objects.append(obj)
+                    continue
+                pk, _email, status, first_name, last_name, language, old_data, deleted_at, erase_after = row[:9]
+                if erase_after is not None:
+                    result.reject(line, email, _("This address is being erased (GDPR request)."))
+                    continue
+                obj = Subscriber(
+                    pk=pk, email=email, status=status,
+                    first_name=texts["first_name"] or first_name, last_name=texts["last_name"] or last_name,
+                    language=texts["language"] or language, data={**(old_data or {}), **data},
+                    updated_at=now, deleted_at=None,
+                )  # fmt: skip
+                objects.append(obj)
+                if row[9] == now and row[10] == Source.IMPORT:
+                    result.merged += 1  # created by an earlier chunk of this same import
+                else:
+                    result.updated += 1
+                if deleted_at is not None:
+                    restored.append((pk, status, status))
+            if not objects:
+                return
+            Subscriber.all_objects.bulk_create(
+                objects, update_conflicts=True, unique_fields=["email"], update_fields=_UPDATE_FIELDS
+            )
+            result.created += len(new_objects)
+            result.restored += len(restored)
+            if self.group_ids:
+                Membership.objects.bulk_create(
+                    [
+                        Membership(subscriber_id=obj.pk, group_id=group_id, created_at=now)
+                        for obj in objects
+                        for group_id in self.group_ids
+                    ],
+                    ignore_conflicts=True,
+                    batch_size=5000,
+                )
+            changes = [(obj.pk, "", Status.SUBSCRIBED) for obj in new_objects]
+            record_status_events(changes, Source.IMPORT, note=self.note, actor=self.actor, when=now)
+            if restored:
+                record_status_events(restored, Source.IMPORT, note="restored by import", actor=self.actor, when=now)
