@@ -9,6 +9,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.core.cache import caches
 
+# Fixtures of the subscription form tests (a form snippet, a valid submission).
+pytest_plugins = ["tests.signup_fixtures"]
+
 
 class RecordingHandler:
     """Keeps every message it receives; ``reply`` can be set to inject SMTP failures."""

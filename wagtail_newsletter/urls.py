@@ -8,5 +8,6 @@ app_name = "wagtail_newsletter"
 
 urlpatterns = [
     path("subscribe/<int:form_id>/", audience_views.subscribe, name="subscribe"),
+    path("subscribe/<int:form_id>/thanks/", audience_views.subscribe_done, name="subscribe_done"),
     path("confirm/<str:token>/", audience_views.confirm, name="confirm"),
 ]

@@ -1,13 +1,38 @@
 """The SubscriptionForm snippet: what a sign-up form asks, which groups it joins, and the
 texts of its three double opt-in steps. Placed on pages by ``blocks.SubscriptionFormBlock``."""
 
+from functools import partial
+
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from modelcluster.models import ClusterableModel
 from wagtail.fields import RichTextField
 from wagtail.models import Orderable
+
+
+class SubscriptionFormQuerySet(models.QuerySet):
+    def with_counters(self):
+        """Annotate ``submissions`` (consents given through the form), ``confirmations`` (those
+        confirmed), ``conversion_rate`` (submissions / views) and ``confirmation_rate``
+        (confirmations / submissions); rates are floats from 0 to 1, None when undefined."""
+        rate = partial(models.ExpressionWrapper, output_field=models.FloatField())
+        return self.annotate(
+            submissions=models.Count("consents"),
+            confirmations=models.Count("consents", filter=models.Q(consents__confirmed_at__isnull=False)),
+        ).annotate(
+            conversion_rate=models.Case(
+                models.When(views=0, then=None),
+                default=rate(Cast("submissions", models.FloatField()) / Cast("views", models.FloatField())),
+            ),
+            confirmation_rate=models.Case(
+                models.When(submissions=0, then=None),
+                default=rate(Cast("confirmations", models.FloatField()) / Cast("submissions", models.FloatField())),
+            ),
+        )
+
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour as #RRGGBB."))
 
@@ -97,6 +122,8 @@ class SubscriptionForm(ClusterableModel):
     views = models.PositiveBigIntegerField(_("views"), default=0, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    objects = SubscriptionFormQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("subscription form")
         verbose_name_plural = _("subscription forms")
@@ -104,6 +131,16 @@ class SubscriptionForm(ClusterableModel):
 
     def __str__(self):
         return self.name
+
+    def counters(self):
+        """The counters of one form as a dict: the same names as ``with_counters()`` annotates."""
+        row = (
+            type(self)
+            .objects.filter(pk=self.pk)
+            .with_counters()
+            .values("views", "submissions", "confirmations", "conversion_rate", "confirmation_rate")
+        )
+        return row.get()
 
 
 class SubscriptionFormField(Orderable):

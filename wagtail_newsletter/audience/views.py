@@ -1,11 +1,149 @@
-"""Public double opt-in views (thin: parsing and rendering; logic in ``optin``)."""
+"""Public double opt-in views (thin: parsing and rendering; logic in ``optin`` and ``abuse``).
 
-from django.http import Http404
+Every answer to a sign-up is the same whether the address is new, pending or subscribed
+already, so nobody learns who is on the list.
+"""
+
+import contextlib
+
+from django.conf import settings
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from ..conf import newsletter_settings
+from ..tokens import InvalidToken
+from . import abuse
+from .confirmation_email import consent_language
+from .optin import ConfirmResult, confirm_subscription, consent_from_token, submit_subscription
+from .signup_form import SignupForm
+from .subscription_form import SubscriptionForm
 
 
+def _redirect_303(url):
+    # 303 See Other: the browser follows with a GET, so a reload never re-posts.
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def _page(request, template, context=None, status=200):
+    context = {"base_template": newsletter_settings.BASE_TEMPLATE, **(context or {})}
+    return render(request, f"wagtail_newsletter/public/{template}", context, status=status)
+
+
+def _message(request, title, message, status, snippet=None):
+    return _page(request, "message.html", {"title": title, "message": message, "snippet": snippet}, status=status)
+
+
+def _rate_limited(request, snippet, period):
+    response = _message(
+        request,
+        _("Too many attempts"),
+        _("We received too many sign-ups from you in a short time. Please wait a while and try again."),
+        status=429,
+        snippet=snippet,
+    )
+    response["Retry-After"] = str(period)
+    return response
+
+
+def _after_submit(request, snippet):
+    """The one answer to every accepted-looking sign-up (new, known, or a bot's)."""
+    if snippet.success_page_id and snippet.success_page is not None:
+        return _redirect_303(snippet.success_page.get_url(request))
+    return _redirect_303(reverse("wagtail_newsletter:subscribe_done", args=[snippet.pk]))
+
+
+def _render_form(request, snippet, form, status=200):
+    return _page(request, "subscribe.html", {"snippet": snippet, "signup_form": form}, status=status)
+
+
+def _language_of_request(values):
+    """Remember the language the person browsed in when the form did not ask for one."""
+    offered = {code for code, _name in settings.LANGUAGES}
+    current = (translation.get_language() or "").split("-")[0]
+    if not values.get("language") and current in offered:
+        values["language"] = current
+    return values
+
+
+@require_http_methods(["GET", "POST"])
 def subscribe(request, form_id):
-    raise Http404
+    """GET: the form on a page of its own. POST: validate and record a sign-up, or say what is wrong."""
+    snippet = get_object_or_404(SubscriptionForm, pk=form_id)
+    if request.method == "GET":
+        return _render_form(request, snippet, SignupForm(snippet))
+    if abuse.body_too_large(request.META.get("CONTENT_LENGTH")):
+        return _message(request, _("Request too large"), _("The form you sent is too large."), 413, snippet)
+    if not abuse.allow_ip(request.META.get("REMOTE_ADDR", "")):
+        return _rate_limited(request, snippet, newsletter_settings.RATE_LIMIT_PER_IP[1])
+    form = SignupForm(snippet, data=request.POST)
+    if abuse.honeypot_filled(form.honeypot_value()):
+        return _after_submit(request, snippet)  # a bot: answer like a success, write and send nothing
+    timing = abuse.check_render_stamp(form.stamp_value(), snippet.pk)
+    if timing != abuse.FormTiming.OK:
+        form.is_valid()  # show the other errors at the same time
+        if timing == abuse.FormTiming.TOO_FAST:
+            form.add_error(None, _("That was quick! Please check your details and send the form again."))
+        else:
+            form.add_error(None, _("This form has expired. Please check your details and send it again."))
+        form.refresh_stamp()
+        return _render_form(request, snippet, form, status=400)
+    if not form.is_valid():
+        return _render_form(request, snippet, form, status=400)
+    email, values = form.subscription_values()
+    if not abuse.allow_email(email):
+        return _rate_limited(request, snippet, newsletter_settings.RATE_LIMIT_PER_EMAIL[1])
+    submit_subscription(snippet, email, _language_of_request(values), ip=request.META.get("REMOTE_ADDR", ""))
+    return _after_submit(request, snippet)
 
 
+@require_GET
+def subscribe_done(request, form_id):
+    """ "Check your inbox": the form's text shown after submitting."""
+    snippet = get_object_or_404(SubscriptionForm, pk=form_id)
+    return _page(request, "subscribed.html", {"snippet": snippet})
+
+
+def _invalid_link(request):
+    return _message(
+        request,
+        _("Link invalid or expired"),
+        _(
+            "This link is invalid or has expired. Confirmation links work for a limited time: "
+            "please subscribe again to receive a new one."
+        ),
+        status=404,
+    )
+
+
+def _after_confirm(request, consent):
+    form = consent.form
+    if form is not None and form.confirmed_page_id and form.confirmed_page is not None:
+        return _redirect_303(form.confirmed_page.get_url(request))
+    return _page(request, "confirmed.html", {"snippet": form})
+
+
+@require_http_methods(["GET", "POST"])
 def confirm(request, token):
-    raise Http404
+    """GET: a page whose one button confirms. POST: confirm. A GET alone never confirms, so mail
+    scanners that open every link can't subscribe anybody."""
+    try:
+        consent = consent_from_token(token)
+    except InvalidToken:
+        return _invalid_link(request)
+    if consent.subscriber_id is None:  # erased since
+        return _invalid_link(request)
+    language = consent_language(consent)
+    with translation.override(language) if language else contextlib.nullcontext():
+        if request.method == "POST":
+            if confirm_subscription(consent.pk) == ConfirmResult.GONE:
+                return _invalid_link(request)
+            return _after_confirm(request, consent)
+        if consent.confirmed_at is not None:
+            return _after_confirm(request, consent)
+        return _page(request, "confirm.html", {"snippet": consent.form, "token": token})

@@ -1,0 +1,167 @@
+"""The double opt-in confirmation email and the manager's notification, built from the form's texts.
+
+Builders return unsent ``EmailMultiAlternatives``; the tasks in ``tasks.py`` send them.
+"""
+
+import math
+import re
+from urllib.parse import urljoin
+
+from bs4 import BeautifulSoup
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from wagtail.rich_text import expand_db_html
+
+from ..conf import newsletter_settings
+from .optin import confirmation_token
+
+# {{ first_name }} or {{ first_name|default:"there" }}; the editor stores them as plain text.
+_VARIABLE = re.compile(r"\{\{\s*(first_name|email)\s*(?:\|\s*default\s*:\s*(?:\"|&quot;)(.*?)(?:\"|&quot;)\s*)?\}\}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def site_base_url():
+    """``BASE_URL`` or the default Wagtail site's root URL, without a trailing slash."""
+    base = newsletter_settings.BASE_URL
+    if not base:
+        from wagtail.models import Site
+
+        site = Site.objects.filter(is_default_site=True).first()
+        base = site.root_url if site else ""
+    return base.rstrip("/")
+
+
+def confirmation_url(consent):
+    """The absolute URL of the confirmation page of ``consent``."""
+    return site_base_url() + reverse("wagtail_newsletter:confirm", args=[confirmation_token(consent)])
+
+
+def consent_language(consent):
+    """The language to talk to the person of ``consent`` in, when known and offered by the site."""
+    offered = {code for code, _name in settings.LANGUAGES}
+    subscriber = consent.subscriber
+    for code in ((consent.data or {}).get("language"), subscriber.language if subscriber else ""):
+        if code and code in offered:
+            return code
+    return None
+
+
+def one_line(text):
+    """Editor-supplied text for a header: control characters (CR, LF…) collapse to spaces."""
+    return " ".join(_CONTROL.sub(" ", str(text)).split())
+
+
+def expiry_text():
+    seconds = newsletter_settings.CONFIRMATION_MAX_AGE
+    if seconds >= 86400:
+        days = math.ceil(seconds / 86400)
+        return ngettext("This link expires in %(count)d day.", "This link expires in %(count)d days.", days) % {
+            "count": days
+        }
+    hours = max(1, math.ceil(seconds / 3600))
+    return ngettext("This link expires in %(count)d hour.", "This link expires in %(count)d hours.", hours) % {
+        "count": hours
+    }
+
+
+def fill_variables(html, values):
+    """Replace ``{{ first_name }}`` and ``{{ email }}`` in ``html`` with HTML-escaped ``values``."""
+
+    def replace(match):
+        value = values.get(match.group(1))
+        # The default comes from the editor's HTML, where it is escaped already.
+        return escape(value) if value else (match.group(2) or "")
+
+    return _VARIABLE.sub(replace, html)
+
+
+def absolute_links(html, base):
+    """Rich text links to the site's pages are relative ("/about/"): mail clients need absolute ones."""
+    soup = BeautifulSoup(html, "html.parser")
+    for anchor in soup.find_all("a", href=True):
+        if anchor["href"].startswith("/"):
+            anchor["href"] = urljoin(base + "/", anchor["href"])
+    return str(soup)
+
+
+def html_to_text(html):
+    """A readable plain-text version of a small HTML fragment: paragraphs and "text (url)" links."""
+    soup = BeautifulSoup(html, "html.parser")
+    for anchor in soup.find_all("a", href=True):
+        text = anchor.get_text(" ", strip=True)
+        anchor.replace_with(f"{text} ({anchor['href']})" if text and text != anchor["href"] else anchor["href"])
+    for item in soup.find_all("li"):
+        item.insert(0, "- ")
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    blocks = soup.find_all(["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "div"])
+    for block in blocks:
+        block.append("\n\n" if block.name != "li" else "\n")
+    text = soup.get_text()
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _values(consent):
+    subscriber = consent.subscriber
+    data = consent.data or {}
+    return {
+        "first_name": data.get("first_name") or (subscriber.first_name if subscriber else ""),
+        "email": subscriber.email if subscriber else data.get("email", ""),
+    }
+
+
+def build_confirmation_email(consent):
+    """The confirmation email of ``consent`` (with its form and subscriber loaded)."""
+    form = consent.form
+    base = site_base_url()
+    body_html = fill_variables(absolute_links(expand_db_html(form.email_body), base), _values(consent))
+    context = {
+        "form": form,
+        "body_html": mark_safe(body_html),  # noqa: S308 - editor's rich text with escaped variable values
+        "body_text": html_to_text(body_html),
+        "confirm_url": confirmation_url(consent),
+        "button_label": form.email_button_label or _("Confirm"),
+        "expiry_text": expiry_text(),
+    }
+    message = EmailMultiAlternatives(
+        subject=one_line(form.email_subject) or _("Please confirm your subscription"),
+        body=render_to_string("wagtail_newsletter/emails/confirmation.txt", context),
+        from_email=one_line(form.email_from) or newsletter_settings.DEFAULT_FROM_EMAIL,
+        to=[consent.subscriber.email],
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(render_to_string("wagtail_newsletter/emails/confirmation.html", context), "text/html")
+    return message
+
+
+def build_manager_notification(consent):
+    """The email telling the form's ``notify_email`` that someone confirmed through the form."""
+    form = consent.form
+    data = consent.data or {}
+    details = [(key, value) for key, value in data.items() if key != "email" and value not in (None, "")]
+    context = {
+        "form": form,
+        "consent": consent,
+        "email": consent.subscriber.email,
+        "details": details,
+        "admin_base_url": site_base_url(),
+    }
+    message = EmailMultiAlternatives(
+        subject=_("New subscriber through “%(form)s”: %(email)s")
+        % {
+            "form": one_line(form.name),
+            "email": consent.subscriber.email,
+        },  # fmt: skip
+        body=render_to_string("wagtail_newsletter/emails/manager_notification.txt", context),
+        from_email=newsletter_settings.DEFAULT_FROM_EMAIL,
+        to=[form.notify_email],
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    return message
