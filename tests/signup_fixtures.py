@@ -77,11 +77,3 @@ def assert_nothing_written():
     assert Consent.objects.count() == 0
     assert StatusEvent.objects.count() == 0
     assert mail.outbox == []
-
-
-@pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    """Run on_commit callbacks (the enqueued tasks, in django-q2 sync mode) as the test's
-    transaction never commits."""
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        yield callbacks
