@@ -137,3 +137,8 @@ def test_listing_offers_our_bulk_actions(admin_client, two):
     html = admin_client.get(reverse("wagtailsnippets_wagtail_newsletter_subscriber:list")).content.decode()
     for action in ("add_to_group", "remove_from_group", "unsubscribe", "resubscribe", "delete", "forget"):
         assert f"/subscriber/{action}/" in html
+
+
+def test_add_to_group_confirmation_asks_for_the_group(admin_client, two, news):
+    html = admin_client.get(action_url("add_to_group", two)).content.decode()
+    assert 'name="group"' in html and "News" in html

@@ -277,3 +277,9 @@ def test_user_with_change_permission_can_edit(client, django_user_model):
     assert client.get(LIST_URL).status_code == 200
     assert client.get(edit_url(subscriber)).status_code == 200
     assert client.get(ADD_URL).status_code in (302, 403)
+
+
+def test_add_page_shows_one_input_per_custom_field(admin_client, city):
+    html = admin_client.get(ADD_URL).content.decode()
+    assert 'name="custom__city"' in html and 'name="email"' in html
+    assert 'name="status"' not in html

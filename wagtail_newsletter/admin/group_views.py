@@ -1,7 +1,6 @@
 """Listings of groups (with counts per status) and of subscription forms (with their counters)."""
 
-from django.db.models import Count, F, FloatField, Q
-from django.db.models.functions import Cast, NullIf
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import Column, NumberColumn
@@ -49,18 +48,6 @@ class GroupIndexView(snippets.IndexView):
         return with_status_counts(super().get_base_queryset())
 
 
-def with_form_counters(queryset):
-    """Annotate subscription forms with submissions, confirmations and the confirmation rate (0–1)."""
-    if hasattr(queryset, "with_counters"):
-        return queryset.with_counters()
-    return queryset.annotate(
-        submissions=Count("consents"),
-        confirmations=Count("consents", filter=Q(consents__confirmed_at__isnull=False)),
-    ).annotate(
-        confirmation_rate=Cast(F("confirmations"), FloatField()) / NullIf(Cast(F("submissions"), FloatField()), 0.0)
-    )
-
-
 class RateColumn(Column):
     def get_value(self, instance):
         rate = super().get_value(instance)
@@ -73,10 +60,11 @@ def form_list_display():
         NumberColumn("views", label=_("Views"), sort_key="views"),
         NumberColumn("submissions", label=_("Submissions"), sort_key="submissions"),
         NumberColumn("confirmations", label=_("Confirmations"), sort_key="confirmations"),
+        RateColumn("conversion_rate", label=_("Conversion rate"), sort_key="conversion_rate"),
         RateColumn("confirmation_rate", label=_("Confirmation rate"), sort_key="confirmation_rate"),
     ]
 
 
 class SubscriptionFormIndexView(snippets.IndexView):
     def get_base_queryset(self):
-        return with_form_counters(super().get_base_queryset())
+        return super().get_base_queryset().with_counters()

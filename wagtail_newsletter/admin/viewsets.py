@@ -108,12 +108,13 @@ class SubscriptionFormViewSet(SnippetViewSet):
     list_display = form_list_display()
     search_fields = ["name", "title"]
     search_backend_name = None
-    list_export = ["name", "views", "submissions", "confirmations", "confirmation_rate"]
+    list_export = ["name", "views", "submissions", "confirmations", "conversion_rate", "confirmation_rate"]
     export_headings = {
         "name": _("Name"),
         "views": _("Views"),
         "submissions": _("Submissions"),
         "confirmations": _("Confirmations"),
+        "conversion_rate": _("Conversion rate"),
         "confirmation_rate": _("Confirmation rate"),
     }
     edit_handler = TabbedInterface(
