@@ -26,6 +26,7 @@ def signup_snippet(db, readers):
         email_body='<p>Hello {{ first_name|default:"friend" }},</p><p>confirm for {{ email }}.</p>',
     )
     form.groups.add(readers)
+    form.save()  # a ParentalManyToManyField is written on save
     fields = [
         SubscriptionFormField(builtin="first_name", required=True),
         SubscriptionFormField(builtin="last_name"),
