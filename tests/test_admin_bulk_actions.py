@@ -142,3 +142,17 @@ def test_listing_offers_our_bulk_actions(admin_client, two):
 def test_add_to_group_confirmation_asks_for_the_group(admin_client, two, news):
     html = admin_client.get(action_url("add_to_group", two)).content.decode()
     assert 'name="group"' in html and "News" in html
+
+
+def test_select_all_in_listing_only_reaches_the_filtered_subscribers(admin_client, two):
+    Subscriber.objects.filter(pk=two[1].pk).update(status=Status.PENDING)
+    url = reverse("wagtail_bulk_action", args=("wagtail_newsletter", "subscriber", "unsubscribe"))
+    admin_client.post(url + "?status=subscribed&id=all")
+    assert Subscriber.objects.get(pk=two[0].pk).status == Status.UNSUBSCRIBED
+    assert Subscriber.objects.get(pk=two[1].pk).status == Status.PENDING
+
+
+def test_select_all_in_listing_honours_the_search(admin_client, two):
+    url = reverse("wagtail_bulk_action", args=("wagtail_newsletter", "subscriber", "delete"))
+    admin_client.post(url + "?q=b%40example&id=all")
+    assert list(Subscriber.objects.values_list("email", flat=True)) == ["a@example.org"]

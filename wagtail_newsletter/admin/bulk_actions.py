@@ -13,6 +13,7 @@ from wagtail.snippets.bulk_actions.snippet_bulk_action import SnippetBulkAction
 from ..audience import services
 from ..audience.models import Group, Subscriber
 from ..conf import newsletter_settings
+from .filters import filtered_subscribers
 
 
 class GroupForm(forms.Form):
@@ -28,6 +29,10 @@ class SubscriberBulkAction(SnippetBulkAction):
     question = ""
     explanation = ""
     button_label = _("Yes, continue")
+
+    def get_all_objects_in_listing_query(self, parent_id):
+        # "Select all in listing" sends the listing's filters and search along: honour them.
+        return filtered_subscribers(self.request).values_list("pk", flat=True)
 
     def check_perm(self, obj):
         return self.permission_policy.user_has_permission(self.request.user, self.permission)

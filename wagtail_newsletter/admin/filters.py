@@ -2,6 +2,7 @@
 
 import django_filters
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 
@@ -24,3 +25,26 @@ class SubscriberFilterSet(WagtailFilterSet):
     class Meta:
         model = Subscriber
         fields = ["status", "group", "source", "created_at", "first_subscribed_at"]
+
+
+# Subscribers are not in a Wagtail search index: the listing searches these with icontains.
+SUBSCRIBER_SEARCH_FIELDS = ["email", "first_name", "last_name"]
+
+
+def filtered_subscribers(request):
+    """The subscribers the listing shows for ``request.GET`` (filters and ``q``), as a queryset.
+
+    Used by "select all in listing" so that a bulk action never reaches beyond the filtered list;
+    invalid filters give no subscriber at all rather than everybody.
+    """
+    filters = SubscriberFilterSet(request.GET, queryset=Subscriber.objects.all(), request=request)
+    if not filters.is_valid():
+        return Subscriber.objects.none()
+    queryset = filters.qs
+    query = request.GET.get("q", "").strip()
+    if query:
+        condition = Q()
+        for field in SUBSCRIBER_SEARCH_FIELDS:
+            condition |= Q(**{f"{field}__icontains": query})
+        queryset = queryset.filter(condition)
+    return queryset

@@ -10,7 +10,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from ..audience.models import Field, Group, Subscriber
 from ..audience.subscription_form import SubscriptionForm
-from .filters import SubscriberFilterSet
+from .filters import SUBSCRIBER_SEARCH_FIELDS, SubscriberFilterSet
 from .group_views import STATUS_COUNTS, GroupIndexView, SubscriptionFormIndexView, form_list_display, group_list_display
 from .subscriber_forms import subscriber_edit_handler
 from .subscriber_views import (
@@ -35,8 +35,7 @@ class SubscriberViewSet(SnippetViewSet):
     list_per_page = 50
     ordering = "-created_at"
     filterset_class = SubscriberFilterSet
-    # Subscribers are not in a Wagtail search index: search runs as icontains queries on these.
-    search_fields = ["email", "first_name", "last_name"]
+    search_fields = SUBSCRIBER_SEARCH_FIELDS
     search_backend_name = None
     list_export = [
         "email",
