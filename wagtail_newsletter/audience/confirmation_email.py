@@ -70,15 +70,19 @@ def expiry_text():
     }
 
 
-def fill_variables(html, values):
-    """Replace ``{{ first_name }}`` and ``{{ email }}`` in ``html`` with HTML-escaped ``values``."""
+def fill_variables(text, values, html=True):
+    """Replace ``{{ first_name }}`` and ``{{ email }}`` in ``text`` with ``values``, HTML-escaped
+    when ``text`` is HTML."""
 
     def replace(match):
         value = values.get(match.group(1))
-        # The default comes from the editor's HTML, where it is escaped already.
-        return escape(value) if value else (match.group(2) or "")
+        if value:
+            return escape(value) if html else str(value)
+        default = match.group(2) or ""
+        # In HTML the default is escaped already (it comes from the editor's HTML).
+        return default if html else default.replace("&quot;", '"')
 
-    return _VARIABLE.sub(replace, html)
+    return _VARIABLE.sub(replace, text)
 
 
 def absolute_links(html, base):
@@ -100,7 +104,7 @@ def html_to_text(html):
         item.insert(0, "- ")
     for br in soup.find_all("br"):
         br.replace_with("\n")
-    blocks = soup.find_all(["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "div"])
+    blocks = soup.find_all(["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "div", "ul", "ol"])
     for block in blocks:
         block.append("\n\n" if block.name != "li" else "\n")
     text = soup.get_text()
@@ -121,9 +125,12 @@ def build_confirmation_email(consent):
     """The confirmation email of ``consent`` (with its form and subscriber loaded)."""
     form = consent.form
     base = site_base_url()
-    body_html = fill_variables(absolute_links(expand_db_html(form.email_body), base), _values(consent))
+    values = _values(consent)
+    body_html = fill_variables(absolute_links(expand_db_html(form.email_body), base), values)
+    subject = one_line(fill_variables(form.email_subject, values, html=False))
     context = {
         "form": form,
+        "subject": subject,
         "body_html": mark_safe(body_html),  # noqa: S308 - editor's rich text with escaped variable values
         "body_text": html_to_text(body_html),
         "confirm_url": confirmation_url(consent),
@@ -131,7 +138,7 @@ def build_confirmation_email(consent):
         "expiry_text": expiry_text(),
     }
     message = EmailMultiAlternatives(
-        subject=one_line(form.email_subject) or _("Please confirm your subscription"),
+        subject=subject or _("Please confirm your subscription"),
         body=render_to_string("wagtail_newsletter/emails/confirmation.txt", context),
         from_email=one_line(form.email_from) or newsletter_settings.DEFAULT_FROM_EMAIL,
         to=[consent.subscriber.email],
