@@ -19,7 +19,9 @@ class SubscriptionFormQuerySet(models.QuerySet):
         confirmed), ``conversion_rate`` (submissions / views) and ``confirmation_rate``
         (confirmations / submissions); rates are floats from 0 to 1, None when undefined."""
         rate = partial(models.ExpressionWrapper, output_field=models.FloatField())
-        return self.annotate(
+        # Meta.ordering is not applied to GROUP BY queries: keep it explicitly.
+        queryset = self if self.query.order_by else self.order_by(*self.model._meta.ordering)
+        return queryset.annotate(
             submissions=models.Count("consents"),
             confirmations=models.Count("consents", filter=models.Q(consents__confirmed_at__isnull=False)),
         ).annotate(
