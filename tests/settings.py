@@ -32,5 +32,10 @@ if os.environ.get("WN_USE_TEST_DB") == "1":
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if os.environ.get("WN_TEST_EMAIL_SMTP") == "1":
+    # A process started by a test (qcluster) delivers to the test's SMTP server.
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "1025"))
 Q_CLUSTER = {**Q_CLUSTER, "sync": os.environ.get("Q_SYNC", "1") == "1"}  # noqa: F405
 WAGTAIL_NEWSLETTER = {"BASE_URL": "http://testserver", "MIN_FILL_SECONDS": 0}
