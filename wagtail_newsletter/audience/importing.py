@@ -6,21 +6,25 @@ memberships, history) in its own transaction, whatever its size. A re-import upd
 never changes anybody's status; deleted subscribers come back with their history.
 """
 
+import contextlib
 import csv
+import datetime
+import queue
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ..conf import newsletter_settings
 from .fields import InvalidValue, clean_text, coerce_field_value, normalise_email
 from .import_readers import Formula, ImportFileError, cell_text
-from .models import Field, Membership, Source, Status, Subscriber, Suppression, email_digest
-from .services import record_status_events
+from .import_writers import chunk_writer
+from .models import Field
 
 IGNORE = ""
 BUILTIN_TARGETS = {
@@ -162,8 +166,44 @@ def write_rejects_csv(out, rejects, total=None):
         writer.writerow(["", "", _("… and %(count)d more rejected rows") % {"count": total - len(rejects)}])
 
 
+def _field_coercer(custom_field):
+    """``coerce_field_value`` for one field, with fast paths for the common plain-text cases."""
+    kind, label = custom_field.type, custom_field.label
+    if kind == Field.Type.TEXT:
+        max_length = newsletter_settings.MAX_FIELD_LENGTH
+
+        def coerce(raw):
+            if raw.__class__ is str:
+                return clean_text(raw, max_length, label) or None
+            return coerce_field_value(custom_field, raw)
+
+    elif kind == Field.Type.NUMBER:
+
+        def coerce(raw):
+            if raw.__class__ is str and raw.isdigit() and raw.isascii():
+                return int(raw)
+            return coerce_field_value(custom_field, raw)
+
+    elif kind == Field.Type.DATE:
+
+        def coerce(raw):
+            if raw.__class__ is str and len(raw) == 10 and raw[4] == "-" and raw[7] == "-":
+                try:
+                    return datetime.date.fromisoformat(raw).isoformat()
+                except ValueError:
+                    pass
+            return coerce_field_value(custom_field, raw)
+
+    else:
+
+        def coerce(raw):
+            return coerce_field_value(custom_field, raw)
+
+    return coerce
+
+
 class _RowReader:
-    """Turns raw rows into (email, first, last, language, data) or a reason; no database access."""
+    """Turns raw rows into (email, {first_name, last_name, language}, data) or a reason; no database access."""
 
     def __init__(self, headers, resolved, fields):
         self.headers = headers
@@ -175,10 +215,14 @@ class _RowReader:
         self.builtin = [
             (position, target, limits[target], headers[position]) for position, target in resolved if target in limits
         ]
-        self.custom = [(position, fields[target]) for position, target in resolved if target in fields]
+        self.custom = [
+            (position, fields[target].key, _field_coercer(fields[target]))
+            for position, target in resolved
+            if target in fields
+        ]
 
     def read(self, values):
-        """Return ("ok", email, [first, last, language], data) or ("rejected", raw email, reason)."""
+        """Return ("ok", email, texts, data) or ("rejected", raw email, reason)."""
         count = len(values)
         if count < self.width:
             values = list(values) + [""] * (self.width - count)
@@ -197,13 +241,78 @@ class _RowReader:
                 raw = values[position]
                 texts[target] = clean_text(raw if raw.__class__ is str else cell_text(raw), max_length, label)
             data = {}
-            for position, custom_field in self.custom:
-                value = coerce_field_value(custom_field, values[position])
+            for position, key, coerce in self.custom:
+                value = coerce(values[position])
                 if value is not None:
-                    data[custom_field.key] = value
+                    data[key] = value
         except InvalidValue as exc:
             return "rejected", raw_email, str(exc)
         return "ok", email, texts, data
+
+
+def _read_chunks(table, reader, chunk_size, counts):
+    """Yield dicts {email: (line, texts, data)} of at most ``chunk_size`` distinct addresses.
+
+    Duplicates inside a chunk merge (the later row's non-empty values win); reading rejects and
+    counts go to ``counts`` (an ImportResult owned by the reading side).
+    """
+    pending = {}
+    for line, values in table.rows():
+        counts.rows_read += 1
+        outcome = reader.read(values)
+        if outcome[0] == "rejected":
+            raw = outcome[1]
+            counts.reject(line, raw if raw.__class__ is str else cell_text(raw), outcome[2])
+            continue
+        _status, email, texts, data = outcome
+        earlier = pending.get(email)
+        if earlier is None:
+            pending[email] = (line, texts, data)
+            if len(pending) >= chunk_size:
+                yield pending
+                pending = {}
+        else:
+            counts.merged += 1
+            earlier[1].update({key: value for key, value in texts.items() if value})
+            earlier[2].update(data)
+    if pending:
+        yield pending
+
+
+def _read_ahead(chunks):
+    """Run the ``chunks`` generator in a thread, one chunk ahead: parsing the next chunk (Python)
+    overlaps writing this one (the thread waiting on the database releases the GIL)."""
+    language = translation.get_language()
+    handoff = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        with translation.override(language):
+            try:
+                for chunk in chunks:
+                    while not stop.is_set():
+                        try:
+                            handoff.put(chunk, timeout=0.5)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                handoff.put(done)
+            except BaseException as exc:  # handed to the consumer, raised there
+                handoff.put(exc)
+
+    thread = threading.Thread(target=produce, name="wagtail_newsletter-import-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := handoff.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def import_subscribers(table, mapping, groups=(), *, dry_run=False, progress=None, actor=None, note=""):
@@ -220,136 +329,21 @@ def import_subscribers(table, mapping, groups=(), *, dry_run=False, progress=Non
     group_ids = [getattr(group, "pk", group) for group in groups]
     reader = _RowReader(table.headers, resolved, fields)
     result = ImportResult(dry_run=dry_run)
-    writer = _ChunkWriter(result, group_ids, actor=actor, note=note)
-    chunk_size = newsletter_settings.IMPORT_CHUNK_SIZE
-    with transaction.atomic() if dry_run else _no_transaction():
-        pending = {}
-        for line, values in table.rows():
-            result.rows_read += 1
-            outcome = reader.read(values)
-            if outcome[0] == "rejected":
-                raw = outcome[1]
-                result.reject(line, raw if raw.__class__ is str else cell_text(raw), outcome[2])
-                continue
-            _status, email, texts, data = outcome
-            earlier = pending.get(email)
-            if earlier is None:
-                pending[email] = (line, texts, data)
-                if len(pending) >= chunk_size:
-                    writer.write(pending)
-                    pending = {}
-                    if progress:
-                        progress(*table.progress())
-            else:
-                # Duplicates in the file merge: the later row's non-empty values win.
-                result.merged += 1
-                earlier[1].update({key: value for key, value in texts.items() if value})
-                earlier[2].update(data)
-        if pending:
+    read_counts = ImportResult()
+    writer = chunk_writer(result, group_ids, actor=actor, note=note)
+    chunks = _read_ahead(_read_chunks(table, reader, newsletter_settings.IMPORT_CHUNK_SIZE, read_counts))
+    with transaction.atomic() if dry_run else contextlib.nullcontext():
+        for pending in chunks:
             writer.write(pending)
+            if progress:
+                progress(*table.progress())
         if progress:
             progress(*table.progress())
         if dry_run:
             transaction.set_rollback(True)
+    result.rows_read = read_counts.rows_read
+    result.merged += read_counts.merged
+    result.rejected += read_counts.rejected
+    # Reading rejects first (they are in line order), then the writer's (suppressed, being erased).
+    result.rejects = (read_counts.rejects + result.rejects)[:MAX_KEPT_REJECTS]
     return result
-
-
-class _no_transaction:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-_UPDATE_FIELDS = ["first_name", "last_name", "language", "data", "updated_at", "deleted_at"]
-
-
-class _ChunkWriter:
-    """Writes one chunk of distinct addresses with a fixed number of queries."""
-
-    def __init__(self, result, group_ids, actor=None, note=""):
-        self.result = result
-        self.group_ids = group_ids
-        self.actor = actor
-        self.note = note
-        # One timestamp for the whole import: rows it created are recognised in later chunks.
-        self.now = timezone.now()
-
-    def write(self, pending):
-        result, now = self.result, self.now
-        with transaction.atomic():
-            digests = {email_digest(email): email for email in pending}
-            suppressed = set(
-                Suppression.objects.filter(email_sha256__in=list(digests)).values_list("email_sha256", "reason")
-            )
-            for digest, reason in suppressed:
-                email = digests[digest]
-                line = pending.pop(email)[0]
-                label = _("forgotten (GDPR erasure)") if reason == "forgotten" else reason
-                result.reject(line, email, _("Suppressed address: %(reason)s.") % {"reason": label})
-            existing = {
-                row[1]: row
-                for row in Subscriber.all_objects.filter(email__in=list(pending)).values_list(
-                    "pk",
-                    "email",
-                    "status",
-                    "first_name",
-                    "last_name",
-                    "language",
-                    "data",
-                    "deleted_at",
-                    "erase_after",
-                    "created_at",
-                    "source",
-                )  # fmt: skip
-            }
-            objects, new_objects, restored = [], [], []
-            for email, (line, texts, data) in pending.items():
-                row = existing.get(email)
-                if row is None:
-                    obj = Subscriber(
-                        email=email, **texts, data=data, status=Status.SUBSCRIBED, source=Source.IMPORT,
-                        first_subscribed_at=now, status_changed_at=now, created_at=now, updated_at=now,
-                    )  # fmt: skip
-                    new_objects.append(obj)
-                    objects.append(obj)
-                    continue
-                pk, _email, status, first_name, last_name, language, old_data, deleted_at, erase_after = row[:9]
-                if erase_after is not None:
-                    result.reject(line, email, _("This address is being erased (GDPR request)."))
-                    continue
-                obj = Subscriber(
-                    pk=pk, email=email, status=status,
-                    first_name=texts["first_name"] or first_name, last_name=texts["last_name"] or last_name,
-                    language=texts["language"] or language, data={**(old_data or {}), **data},
-                    updated_at=now, deleted_at=None,
-                )  # fmt: skip
-                objects.append(obj)
-                if row[9] == now and row[10] == Source.IMPORT:
-                    result.merged += 1  # created by an earlier chunk of this same import
-                else:
-                    result.updated += 1
-                if deleted_at is not None:
-                    restored.append((pk, status, status))
-            if not objects:
-                return
-            Subscriber.all_objects.bulk_create(
-                objects, update_conflicts=True, unique_fields=["email"], update_fields=_UPDATE_FIELDS
-            )
-            result.created += len(new_objects)
-            result.restored += len(restored)
-            if self.group_ids:
-                Membership.objects.bulk_create(
-                    [
-                        Membership(subscriber_id=obj.pk, group_id=group_id, created_at=now)
-                        for obj in objects
-                        for group_id in self.group_ids
-                    ],
-                    ignore_conflicts=True,
-                    batch_size=5000,
-                )
-            changes = [(obj.pk, "", Status.SUBSCRIBED) for obj in new_objects]
-            record_status_events(changes, Source.IMPORT, note=self.note, actor=self.actor, when=now)
-            if restored:
-                record_status_events(restored, Source.IMPORT, note="restored by import", actor=self.actor, when=now)
