@@ -10,6 +10,8 @@ class ImportJob(models.Model):
     class State(models.TextChoices):
         UPLOADED = "uploaded", _("Uploaded")
         MAPPED = "mapped", _("Mapped")
+        CHECKING = "checking", _("Checking")  # dry run queued or running
+        CHECKED = "checked", _("Checked")  # dry-run counts ready, waiting for the go
         RUNNING = "running", _("Importing")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
