@@ -171,3 +171,9 @@ def test_html_to_text_keeps_paragraphs_lists_and_link_targets():
         '<p>Hello <b>Ada</b>,</p><ul><li>one</li><li>two</li></ul><p><a href="https://x.org/">site</a></p>'
     )
     assert text == "Hello Ada,\n\n- one\n- two\n\nsite (https://x.org/)"
+
+
+def test_mail_is_written_in_the_subscribers_language(client, signup_snippet, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(subscribe_url(signup_snippet), valid_post(signup_snippet), HTTP_ACCEPT_LANGUAGE="fr")
+    assert '<html lang="fr">' in mail.outbox[0].alternatives[0][0]

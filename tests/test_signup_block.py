@@ -120,3 +120,13 @@ def test_counters_of_many_forms_take_one_query(signup_snippet, django_assert_num
     with django_assert_num_queries(1):
         rows = [(form.name, form.submissions) for form in SubscriptionForm.objects.with_counters()]
     assert rows == [("Footer", 0), ("Home", 0)]
+
+
+def test_form_on_a_page_carries_a_working_csrf_token(home_page, signup_snippet):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.get(home_page.url)
+    data = {**valid_post(signup_snippet), "csrfmiddlewaretoken": strict.cookies["csrftoken"].value}
+    assert strict.post(subscribe_url(signup_snippet), data).status_code == 303
+    assert Consent.objects.count() == 1

@@ -116,6 +116,8 @@ def test_labels_inside_fields_become_placeholders(signup_snippet):
     assert form["email"].field.widget.attrs["placeholder"] == "Email address *"
     assert form["last_name"].field.widget.attrs["placeholder"] == "Last name"
     assert "placeholder" not in form["member"].field.widget.attrs
+    assert form["colour"].field.choices[0] == ("", "Colour")
+    assert not getattr(form["birthday"].field, "label_inside", False)  # a date picker keeps its label
 
 
 def test_labels_above_fields_have_no_placeholders(signup_snippet):

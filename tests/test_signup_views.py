@@ -170,3 +170,10 @@ def test_csrf_token_from_the_rendered_form_is_accepted(signup_snippet):
 def test_other_methods_are_refused(client, signup_snippet):
     assert client.put(subscribe_url(signup_snippet)).status_code == 405
     assert_nothing_written()
+
+
+def test_public_pages_extend_the_configured_base_template(client, signup_snippet, settings):
+    settings.WAGTAIL_NEWSLETTER = {**settings.WAGTAIL_NEWSLETTER, "BASE_TEMPLATE": "base.html"}
+    html = client.get(subscribe_url(signup_snippet)).content.decode()
+    assert "Example newsletter site" in html  # the example site's own base.html
+    assert 'class="wn-signup__form"' in html

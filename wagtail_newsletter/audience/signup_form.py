@@ -55,10 +55,20 @@ class SignupForm(forms.Form):
         )
         if self.placeholders:
             for name in self.person_field_names():
-                field = self.fields[name]
-                if not isinstance(field.widget, forms.CheckboxInput | forms.Select):
-                    suffix = " *" if field.required else ""
-                    field.widget.attrs["placeholder"] = f"{field.label}{suffix}"
+                self._put_label_inside(self.fields[name])
+
+    @staticmethod
+    def _put_label_inside(field):
+        """A placeholder (or a select's empty choice) shows the label; checkboxes and date
+        pickers, which have no room for it, keep a visible label (``label_inside`` stays False)."""
+        text = f"{field.label} *" if field.required else str(field.label)
+        if isinstance(field, forms.ChoiceField):
+            field.choices = [("", text), *field.choices[1:]]
+        elif isinstance(field.widget, forms.CheckboxInput) or field.widget.input_type == "date":
+            return
+        else:
+            field.widget.attrs["placeholder"] = text
+        field.label_inside = True
 
     def _add_builtin(self, form_field):
         key = form_field.builtin
