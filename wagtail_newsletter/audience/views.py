@@ -53,8 +53,9 @@ def _rate_limited(request, snippet, period):
 
 def _after_submit(request, snippet):
     """The one answer to every accepted-looking sign-up (new, known, or a bot's)."""
-    if snippet.success_page_id and snippet.success_page is not None:
-        return _redirect_303(snippet.success_page.get_url(request))
+    page_url = snippet.success_page.get_url(request) if snippet.success_page_id and snippet.success_page else None
+    if page_url:  # None when the page is not routable (e.g. unpublished)
+        return _redirect_303(page_url)
     return _redirect_303(reverse("wagtail_newsletter:subscribe_done", args=[snippet.pk]))
 
 
@@ -123,8 +124,9 @@ def _invalid_link(request):
 
 def _after_confirm(request, consent):
     form = consent.form
-    if form is not None and form.confirmed_page_id and form.confirmed_page is not None:
-        return _redirect_303(form.confirmed_page.get_url(request))
+    page_url = form.confirmed_page.get_url(request) if form and form.confirmed_page_id and form.confirmed_page else None
+    if page_url:
+        return _redirect_303(page_url)
     return _page(request, "confirmed.html", {"snippet": form})
 
 
