@@ -3,7 +3,6 @@
 Progress goes to stderr; the last line on stdout is ``created=N updated=N rejected=N``.
 """
 
-import sys
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -15,28 +14,29 @@ from wagtail_newsletter.audience.models import Group
 
 
 class ProgressBar:
-    """A one-line text progress bar on a stream, redrawn at most a few times a second."""
+    """A one-line text progress bar on a command's stderr, redrawn at most a few times a second."""
 
     def __init__(self, stream, width=30):
-        self.stream = stream
+        self.stream = stream  # a BaseCommand OutputWrapper
         self.width = width
         self.last = 0.0
+        self.finished = False
         self.started = time.monotonic()
 
     def __call__(self, done, total):
         now = time.monotonic()
-        if now - self.last < 0.2 and done < total:
+        if self.finished or (now - self.last < 0.2 and done < total):
             return
-        self.last = now
+        self.last, self.finished = now, done >= total
         fraction = done / total if total else 1.0
         filled = int(self.width * fraction)
         elapsed = now - self.started
-        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {fraction:6.1%}  {elapsed:6.1f}s")
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r[{bar}] {fraction:6.1%}  {elapsed:6.1f}s", ending="")
         self.stream.flush()
 
     def finish(self):
-        self.stream.write("\n")
-        self.stream.flush()
+        self.stream.write("")
 
 
 def parse_mapping_options(options):
@@ -83,7 +83,7 @@ class Command(BaseCommand):
                 for column, target in overrides.items():
                     mapping[lowered.get(column.lower(), column)] = target
                 groups = self.get_groups(options["group"], options["dry_run"])
-                progress = None if options["no_progress"] else ProgressBar(sys.stderr)
+                progress = None if options["no_progress"] else ProgressBar(self.stderr)
                 result = import_subscribers(
                     table, mapping, groups, dry_run=options["dry_run"], progress=progress, note=fileobj.name[-255:]
                 )
