@@ -182,3 +182,14 @@ def test_confirming_sends_nothing_to_the_subscriber(client, submitted, django_ca
     with django_capture_on_commit_callbacks(execute=True):
         client.post(confirm_url(submitted))
     assert mail.outbox == []
+
+
+def test_old_link_after_unsubscribing_does_not_claim_a_subscription(client, submitted):
+    from wagtail_newsletter.audience.services import unsubscribe
+
+    client.post(confirm_url(submitted))
+    unsubscribe(Subscriber.objects.all())
+    for response in (client.get(confirm_url(submitted)), client.post(confirm_url(submitted))):
+        assert "You are subscribed" not in response.content.decode()
+        assert "no longer active" in response.content.decode()
+    assert Subscriber.objects.get().status == Status.UNSUBSCRIBED

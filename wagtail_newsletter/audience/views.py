@@ -18,6 +18,7 @@ from ..conf import newsletter_settings
 from ..tokens import InvalidToken
 from . import abuse
 from .confirmation_email import consent_language
+from .models import Status
 from .optin import ConfirmResult, confirm_subscription, consent_from_token, submit_subscription
 from .signup_form import SignupForm
 from .subscription_form import SubscriptionForm
@@ -123,6 +124,18 @@ def _invalid_link(request):
 
 
 def _after_confirm(request, consent):
+    if consent.subscriber.status != Status.SUBSCRIBED:
+        # Confirmed earlier, then unsubscribed (or bounced): an old link must not claim otherwise.
+        return _message(
+            request,
+            _("Subscription confirmed earlier"),
+            _(
+                "This subscription was confirmed earlier and is no longer active. "
+                "To subscribe again, please fill in the subscription form once more."
+            ),
+            status=200,
+            snippet=consent.form,
+        )
     form = consent.form
     page_url = form.confirmed_page.get_url(request) if form and form.confirmed_page_id and form.confirmed_page else None
     if page_url:
@@ -145,6 +158,7 @@ def confirm(request, token):
         if request.method == "POST":
             if confirm_subscription(consent.pk) == ConfirmResult.GONE:
                 return _invalid_link(request)
+            consent.subscriber.refresh_from_db(fields=["status"])
             return _after_confirm(request, consent)
         if consent.confirmed_at is not None:
             return _after_confirm(request, consent)
