@@ -4,6 +4,7 @@ A file appears atomically (written to a hidden temporary name, then renamed), so
 sees half a message. Names start with the reception time in nanoseconds: sorting them sorts by age.
 """
 
+import datetime
 import email
 import email.policy
 import os
@@ -61,7 +62,7 @@ def store_message(raw, directory=None, envelope_from="", envelope_to=()):
 
 
 def _received_at(name):
-    return timezone.localtime(timezone.datetime.fromtimestamp(int(name.split("-")[0]) / 1e9, tz=timezone.utc))
+    return timezone.localtime(datetime.datetime.fromtimestamp(int(name.split("-")[0]) / 1e9, tz=datetime.UTC))
 
 
 def _date_of(headers, name):

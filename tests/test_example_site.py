@@ -1,0 +1,226 @@
+"""The example site: demo content, its home page, the local SMTP catcher and the admin's Outbox."""
+
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.core.management import call_command
+from django.urls import reverse
+from home.models import HomePage
+from outbox.management.commands.smtp_catcher import OutboxHandler
+from outbox.messages import list_messages, store_message
+from wagtail.models import Page, Site
+
+from wagtail_newsletter.models import (
+    Field,
+    Group,
+    Membership,
+    StatusEvent,
+    Subscriber,
+    SubscriptionForm,
+    SubscriptionFormField,
+)
+
+from .conftest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIRM_URL = "http://127.0.0.1:8000/newsletter/confirm/abc/"
+
+
+def demo_counts():
+    return {
+        model.__name__: model._default_manager.count()
+        for model in (
+            Subscriber, Group, Field, SubscriptionForm, SubscriptionFormField, Membership, StatusEvent,
+            Page, Site, get_user_model(),
+        )
+    }  # fmt: skip
+
+
+@pytest.fixture
+def demo(db):
+    call_command("setup_demo", stdout=open(os.devnull, "w"))
+
+
+@pytest.fixture
+def outbox(settings, tmp_path):
+    settings.OUTBOX_DIR = tmp_path / "outbox"
+    return settings.OUTBOX_DIR
+
+
+@pytest.fixture
+def catcher(outbox, settings):
+    """The SMTP catcher's handler behind a real aiosmtpd server; Django's SMTP backend points at it."""
+    port = free_port()
+    controller = Controller(OutboxHandler(outbox), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def admin_login(client, demo):
+    assert client.login(username="admin", password="admin")
+    return client
+
+
+def send_confirmation_like_mail(subject="Please confirm your subscription"):
+    message = EmailMultiAlternatives(
+        subject, f"Confirm: {CONFIRM_URL}", "news@example.org", ["ada@example.com"]
+    )  # fmt: skip
+    message.attach_alternative(f'<p>Hello</p><p><a href="{CONFIRM_URL}">Confirm my subscription</a></p>', "text/html")
+    message.send()
+
+
+def test_setup_demo_run_twice_leaves_the_same_rows(demo):
+    first = demo_counts()
+    call_command("setup_demo", stdout=open(os.devnull, "w"))
+    assert demo_counts() == first
+    assert first["Subscriber"] == 5 and first["Group"] == 3 and first["Field"] == 3
+
+
+def test_setup_demo_replaces_wagtails_welcome_page_as_site_root(demo):
+    site = Site.objects.get(is_default_site=True)
+    assert isinstance(site.root_page.specific, HomePage)
+    assert not Page.objects.filter(title__startswith="Welcome to your new Wagtail site").exists()
+
+
+def test_setup_demo_form_joins_weekly_news_and_asks_first_name_and_city(demo):
+    form = SubscriptionForm.objects.get(name="Home page form")
+    assert [group.name for group in form.groups.all()] == ["Weekly news"]
+    assert [field.key for field in form.form_fields.all()] == ["first_name", "city"]
+    assert form.notify_email
+
+
+def test_setup_demo_admin_can_log_in_with_the_printed_password(client, demo):
+    assert client.login(username="admin", password="admin")
+
+
+def test_home_page_renders_the_subscription_form(client, demo):
+    form = SubscriptionForm.objects.get(name="Home page form")
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert reverse("wagtail_newsletter:subscribe", args=[form.pk]) in html
+    assert 'type="email"' in html
+    assert 'name="city"' in html
+
+
+def test_smtp_catcher_stores_each_mail_as_an_eml_file(catcher, outbox):
+    send_confirmation_like_mail()
+    files = list(outbox.iterdir())
+    assert len(files) == 1 and files[0].suffix == ".eml"
+    assert b"Subject: Please confirm your subscription" in files[0].read_bytes()
+
+
+def test_stored_message_leaves_no_temporary_file(outbox):
+    store_message(b"Subject: hi\r\n\r\nbody\r\n", outbox)
+    assert [path.name.startswith(".") for path in outbox.iterdir()] == [False]
+
+
+def test_outbox_lists_received_mails_newest_first(admin_login, catcher):
+    send_confirmation_like_mail("First mail")
+    send_confirmation_like_mail("Second mail")
+    response = admin_login.get(reverse("outbox:index"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.index("Second mail") < html.index("First mail")
+    assert "ada@example.com" in html
+
+
+def test_outbox_message_shows_html_in_a_sandboxed_iframe_and_its_links(admin_login, catcher):
+    send_confirmation_like_mail()
+    name = list_messages()[0].name
+    response = admin_login.get(reverse("outbox:message", args=[name]))
+    html = response.content.decode()
+    assert 'sandbox=""' in html and "srcdoc=" in html
+    assert f'<a href="{CONFIRM_URL}" target="_blank"' in html
+    assert "Confirm my subscription" in html
+
+
+def test_outbox_needs_an_admin_login(client, demo, catcher):
+    send_confirmation_like_mail()
+    name = list_messages()[0].name
+    for url in (reverse("outbox:index"), reverse("outbox:message", args=[name])):
+        response = client.get(url)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_outbox_is_closed_to_users_without_admin_access(client, demo, outbox):
+    get_user_model().objects.create_user("visitor", password="visitor")
+    client.login(username="visitor", password="visitor")
+    response = client.get(reverse("outbox:index"))
+    assert response.status_code in (302, 403)
+    assert "Outbox" not in response.content.decode()
+
+
+def test_outbox_message_outside_the_outbox_is_not_found(admin_login, outbox):
+    (outbox.parent / "secret.eml").write_bytes(b"Subject: secret\r\n\r\n")
+    response = admin_login.get(reverse("outbox:message", args=["..%2Fsecret.eml"]))
+    assert response.status_code == 404
+
+
+def test_clear_outbox_deletes_every_mail_on_post(admin_login, catcher, outbox):
+    send_confirmation_like_mail()
+    response = admin_login.post(reverse("outbox:clear"))
+    assert response.status_code == 302
+    assert list_messages() == []
+
+
+def test_clear_outbox_refuses_get(admin_login, catcher, outbox):
+    send_confirmation_like_mail()
+    assert admin_login.get(reverse("outbox:clear")).status_code == 405
+    assert len(list_messages()) == 1
+
+
+def wait_for_port(port, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.integration
+def test_smtp_catcher_command_stores_mail_and_stops_on_sigterm(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "example_site")]),
+        "EXAMPLE_VAR_DIR": str(tmp_path),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "example_site/manage.py", "smtp_catcher", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert wait_for_port(port), process.stdout.read1().decode(errors="replace") if process.poll() else ""
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "news@example.org", "ada@example.com", "Hello"
+        message.set_content("Confirm here")
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            smtp.send_message(message)
+        assert [summary.subject for summary in list_messages(tmp_path / "outbox")] == ["Hello"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    assert code == 0
