@@ -38,4 +38,5 @@ if os.environ.get("WN_TEST_EMAIL_SMTP") == "1":
     EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
     EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "1025"))
 Q_CLUSTER = {**Q_CLUSTER, "sync": os.environ.get("Q_SYNC", "1") == "1"}  # noqa: F405
-WAGTAIL_NEWSLETTER = {"BASE_URL": "http://testserver", "MIN_FILL_SECONDS": 0}
+# A live example site started by a test (WN_TEST_BASE_URL) puts its own address in the links it mails.
+WAGTAIL_NEWSLETTER = {"BASE_URL": os.environ.get("WN_TEST_BASE_URL", "http://testserver"), "MIN_FILL_SECONDS": 0}
