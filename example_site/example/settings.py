@@ -104,6 +104,8 @@ LANGUAGES = [("en", "English"), ("fr", "Français")]
 WAGTAIL_CONTENT_LANGUAGES = LANGUAGES
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
+# The example site's own translations (home, outbox, templates/).
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "/static/"
