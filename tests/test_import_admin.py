@@ -137,3 +137,11 @@ def test_user_with_add_subscriber_permission_may_import(editor_client, django_us
         Permission.objects.get(content_type__app_label="wagtail_newsletter", codename="add_subscriber")
     )
     assert editor_client.get(reverse("newsletter_import:upload")).status_code == 200
+
+
+def test_import_is_in_the_menu_for_managers(admin_client):
+    assert reverse("newsletter_import:upload") in admin_client.get(reverse("wagtailadmin_home")).content.decode()
+
+
+def test_import_is_not_in_the_menu_without_permission(editor_client):
+    assert reverse("newsletter_import:upload") not in editor_client.get(reverse("wagtailadmin_home")).content.decode()
