@@ -125,6 +125,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Example newsletter <n
 
 WAGTAIL_NEWSLETTER = {
     "BASE_URL": os.environ.get("NEWSLETTER_BASE_URL", "http://127.0.0.1:8000"),
+    # The sign-up and confirmation pages wear the site's own layout.
+    "BASE_TEMPLATE": "base.html",
 }
 
 # django-q2 with its ORM broker: no extra service needed. Use "redis" with REDIS_URL to scale out.
