@@ -5,6 +5,7 @@ import hashlib
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -113,7 +114,6 @@ class Subscriber(models.Model):
     email = models.EmailField(
         _("email"),
         max_length=254,
-        unique=True,
         help_text=_("Stored in lower case: an address is unique whatever its case."),
     )
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
@@ -131,8 +131,8 @@ class Subscriber(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
     # Deleted (and forgotten) subscribers are hidden, not removed, until erasure.
-    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, db_index=True)
-    erase_after = models.DateTimeField(_("erase after"), null=True, blank=True, db_index=True)
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
+    erase_after = models.DateTimeField(_("erase after"), null=True, blank=True)
 
     objects = VisibleSubscriberManager()
     all_objects = models.Manager.from_queryset(SubscriberQuerySet)()
@@ -142,6 +142,13 @@ class Subscriber(models.Model):
         verbose_name_plural = _("subscribers")
         ordering = ["-created_at", "-id"]
         base_manager_name = "all_objects"
+        # Few indexes, each earning its keep: every one costs time on a million-row import.
+        # The unique constraint (not unique=True) spares PostgreSQL a second, LIKE-only index.
+        constraints = [models.UniqueConstraint(fields=["email"], name="wagtail_newsletter_subscriber_email_unique")]
+        indexes = [
+            models.Index(fields=["deleted_at"], name="wn_subscriber_deleted", condition=Q(deleted_at__isnull=False)),
+            models.Index(fields=["erase_after"], name="wn_subscriber_erase", condition=Q(erase_after__isnull=False)),
+        ]
 
     def __str__(self):
         return self.email
@@ -156,7 +163,8 @@ class Subscriber(models.Model):
 
 
 class Membership(models.Model):
-    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="memberships")
+    # No index of its own: the unique (subscriber, group) constraint serves lookups by subscriber.
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="memberships", db_index=False)
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -181,10 +189,11 @@ class StatusEvent(models.Model):
     new_status = models.CharField(max_length=12, choices=Status.choices)
     source = models.CharField(max_length=20, choices=Source.choices)
     note = models.CharField(max_length=255, blank=True)
+    # Not indexed: the history is read per subscriber, and an import writes a row per subscriber.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
