@@ -202,3 +202,10 @@ def test_no_query_per_row(settings):
         assert counts[0] == counts[1]
     assert counts[1] <= counts[0] + 300 // 50
     assert Membership.objects.count() == 310
+
+
+def test_backslashes_quotes_and_unicode_survive_the_bulk_path(city):
+    run('email,first_name,last_name,city\na@example.org,"O\'Hara \\ Co",Zoë 🙂,"C:\\path ""quoted"" \\n"\n')
+    subscriber = Subscriber.objects.get()
+    assert (subscriber.first_name, subscriber.last_name) == ("O'Hara \\ Co", "Zoë 🙂")
+    assert subscriber.data == {"city": 'C:\\path "quoted" \\n'}

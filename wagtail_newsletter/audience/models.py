@@ -120,7 +120,8 @@ class Subscriber(models.Model):
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
     language = models.CharField(_("language"), max_length=10, blank=True)
     data = models.JSONField(_("custom fields"), default=dict, blank=True, encoder=DjangoJSONEncoder)
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    # Not indexed: five values, most rows "subscribed"; sends and counts go through memberships.
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
     source = models.CharField(_("source"), max_length=20, choices=Source.choices, default=Source.ADMIN)
     groups = models.ManyToManyField(
         Group, through="Membership", related_name="subscribers", blank=True, verbose_name=_("groups")
@@ -182,8 +183,16 @@ class Membership(models.Model):
 class StatusEvent(models.Model):
     """Append-only history of a subscriber's status changes and their source."""
 
+    # No database constraint: an append-only log whose rows are written by the million on import,
+    # where each constraint check locks the subscriber row. Django still applies SET_NULL on delete,
+    # and erasure unlinks events explicitly.
     subscriber = models.ForeignKey(
-        Subscriber, on_delete=models.SET_NULL, null=True, blank=True, related_name="status_events"
+        Subscriber,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="status_events",
+        db_constraint=False,
     )
     old_status = models.CharField(max_length=12, choices=Status.choices, blank=True)
     new_status = models.CharField(max_length=12, choices=Status.choices)
