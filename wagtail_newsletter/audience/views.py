@@ -5,6 +5,8 @@ already, so nobody learns who is on the list.
 """
 
 import contextlib
+import dataclasses
+import enum
 
 from django.conf import settings
 from django.http import HttpResponseRedirect
@@ -40,14 +42,21 @@ def _message(request, title, message, status, snippet=None):
     return _page(request, "message.html", {"title": title, "message": message, "snippet": snippet}, status=status)
 
 
-def _rate_limited(request, snippet, period):
-    response = _message(
-        request,
+def rate_limited_message():
+    """(title, text) of the answer to a sign-up over a rate limit."""
+    return (
         _("Too many attempts"),
         _("We received too many sign-ups from you in a short time. Please wait a while and try again."),
-        status=429,
-        snippet=snippet,
     )
+
+
+def too_large_message():
+    """(title, text) of the answer to an oversized sign-up."""
+    return _("Request too large"), _("The form you sent is too large.")
+
+
+def _rate_limited(request, snippet, period):
+    response = _message(request, *rate_limited_message(), status=429, snippet=snippet)
     response["Retry-After"] = str(period)
     return response
 
@@ -73,19 +82,37 @@ def _language_of_request(values):
     return values
 
 
-@require_http_methods(["GET", "POST"])
-def subscribe(request, form_id):
-    """GET: the form on a page of its own. POST: validate and record a sign-up, or say what is wrong."""
-    snippet = get_object_or_404(SubscriptionForm, pk=form_id)
-    if request.method == "GET":
-        return _render_form(request, snippet, SignupForm(snippet))
+class SignupOutcome(enum.Enum):
+    """What ``process_signup`` made of a POSTed sign-up."""
+
+    ACCEPTED = "accepted"  # recorded, or a bot's that looks recorded: give the one success answer
+    INVALID = "invalid"  # re-render ``form``, which carries the errors (400)
+    TOO_LARGE = "too_large"
+    RATE_LIMITED = "rate_limited"  # try again after ``retry_after`` seconds
+
+
+@dataclasses.dataclass
+class SignupResult:
+    outcome: SignupOutcome
+    form: SignupForm | None = None
+    retry_after: int = 0
+
+
+def process_signup(request, snippet):
+    """Check a POSTed sign-up of ``snippet`` and record it when every check passes.
+
+    In: the request (POST data, REMOTE_ADDR, CONTENT_LENGTH). Out: a ``SignupResult``. The one
+    pipeline of every public form, on the site and embedded elsewhere: body size, rate limit per
+    IP, honeypot, render stamp (fill time, age, form id), field validation, rate limit per
+    address, then ``submit_subscription``. New and known addresses give the same outcome.
+    """
     if abuse.body_too_large(request.META.get("CONTENT_LENGTH")):
-        return _message(request, _("Request too large"), _("The form you sent is too large."), 413, snippet)
+        return SignupResult(SignupOutcome.TOO_LARGE)
     if not abuse.allow_ip(request.META.get("REMOTE_ADDR", "")):
-        return _rate_limited(request, snippet, newsletter_settings.RATE_LIMIT_PER_IP[1])
+        return SignupResult(SignupOutcome.RATE_LIMITED, retry_after=newsletter_settings.RATE_LIMIT_PER_IP[1])
     form = SignupForm(snippet, data=request.POST)
     if abuse.honeypot_filled(form.honeypot_value()):
-        return _after_submit(request, snippet)  # a bot: answer like a success, write and send nothing
+        return SignupResult(SignupOutcome.ACCEPTED)  # a bot: answer like a success, write and send nothing
     timing = abuse.check_render_stamp(form.stamp_value(), snippet.pk)
     if timing != abuse.FormTiming.OK:
         form.is_valid()  # show the other errors at the same time
@@ -94,14 +121,30 @@ def subscribe(request, form_id):
         else:
             form.add_error(None, _("This form has expired. Please check your details and send it again."))
         form.refresh_stamp()
-        return _render_form(request, snippet, form, status=400)
+        return SignupResult(SignupOutcome.INVALID, form=form)
     if not form.is_valid():
-        return _render_form(request, snippet, form, status=400)
+        return SignupResult(SignupOutcome.INVALID, form=form)
     email, values = form.subscription_values()
     if not abuse.allow_email(email):
-        return _rate_limited(request, snippet, newsletter_settings.RATE_LIMIT_PER_EMAIL[1])
+        return SignupResult(SignupOutcome.RATE_LIMITED, retry_after=newsletter_settings.RATE_LIMIT_PER_EMAIL[1])
     submit_subscription(snippet, email, _language_of_request(values), ip=request.META.get("REMOTE_ADDR", ""))
-    return _after_submit(request, snippet)
+    return SignupResult(SignupOutcome.ACCEPTED)
+
+
+@require_http_methods(["GET", "POST"])
+def subscribe(request, form_id):
+    """GET: the form on a page of its own. POST: validate and record a sign-up, or say what is wrong."""
+    snippet = get_object_or_404(SubscriptionForm, pk=form_id)
+    if request.method == "GET":
+        return _render_form(request, snippet, SignupForm(snippet))
+    result = process_signup(request, snippet)
+    if result.outcome == SignupOutcome.ACCEPTED:
+        return _after_submit(request, snippet)
+    if result.outcome == SignupOutcome.INVALID:
+        return _render_form(request, snippet, result.form, status=400)
+    if result.outcome == SignupOutcome.RATE_LIMITED:
+        return _rate_limited(request, snippet, result.retry_after)
+    return _message(request, *too_large_message(), 413, snippet)
 
 
 @require_GET
