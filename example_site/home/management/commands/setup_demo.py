@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from wagtail.models import Page, Site
 
 from home.models import HomePage
@@ -65,7 +65,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         # Wagtail clears its site cache on save: the database cache table must exist (no-op if it does).
         call_command("createcachetable", verbosity=0)
-        with transaction.atomic():
+        # The demo content is English whatever language happens to be active (model defaults are lazy texts).
+        with transaction.atomic(), translation.override("en"):
             form, home, groups = self.populate()
         self.stdout.write(self.style.SUCCESS("Demo content is ready."))
         self.stdout.write(f"  Home page:   {home.title!r} carrying the form {form.name!r}")
