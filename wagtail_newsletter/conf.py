@@ -30,6 +30,9 @@ DEFAULTS = {
     "RATE_LIMIT_PER_EMAIL": (3, 3600),  # (submissions, per seconds) for one address
     "RATE_LIMIT_CACHE": "default",  # a cache shared by all web processes in production
     "HONEYPOT_FIELD": "website",
+    # Origins whose pages may show the forms embedded in an iframe ("https://partner.example"), sent as the
+    # embed pages' CSP frame-ancestors; ["*"]: any site; []: embedding is off (the embed URLs answer 404).
+    "EMBED_ALLOWED_ORIGINS": ["*"],
     # Maximum lengths of free-text input.
     "MAX_NAME_LENGTH": 100,
     "MAX_FIELD_LENGTH": 255,

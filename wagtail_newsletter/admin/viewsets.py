@@ -10,6 +10,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from ..audience.models import Field, Group, Subscriber
 from ..audience.subscription_form import SubscriptionForm
+from .embed_panel import EmbedCodePanel
 from .filters import SUBSCRIBER_SEARCH_FIELDS, SubscriberFilterSet
 from .group_views import STATUS_COUNTS, GroupIndexView, SubscriptionFormIndexView, form_list_display, group_list_display
 from .subscriber_forms import subscriber_edit_handler
@@ -164,6 +165,7 @@ class SubscriptionFormViewSet(SnippetViewSet):
                 ],
                 heading=_("Double opt-in"),
             ),
+            ObjectList([EmbedCodePanel(heading=_("Embed on another site"))], heading=_("Embed on another site")),
         ]
     )
 
