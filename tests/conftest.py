@@ -9,8 +9,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.core.cache import caches
 
-# Fixtures of the subscription form tests (a form snippet, a valid submission).
-pytest_plugins = ["tests.signup_fixtures"]
+# Fixtures of the subscription form tests (a form snippet, a valid submission) and of the browser tests.
+pytest_plugins = ["tests.signup_fixtures", "tests.live_site"]
 
 
 class RecordingHandler:

@@ -1,0 +1,103 @@
+"""A live example site and a real browser for the browser tests (registered as a pytest plugin in
+conftest.py): the ``live_site`` fixture runs ``manage.py runserver --noreload`` in a subprocess on the
+test database, mailing through SMTP to the ``smtp_server`` fixture; ``browser`` is Debian's Chromium
+driven by Playwright. Screenshots land in ``test-artifacts/``.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from .conftest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Marks of a browser test module: ``pytestmark = BROWSER_TEST``.
+BROWSER_TEST = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+
+
+def wait_until_serving(url, process, log_path, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the example site exited:\n{log_path.read_text(errors='replace')[-4000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"the example site did not answer within {timeout} s")
+
+
+@pytest.fixture
+def live_site(django_db_serialized_rollback, transactional_db, smtp_server, tmp_path):
+    """The example site with its demo content, served by a real runserver process; yields its base URL.
+
+    Serialized rollback puts back what migrations created (Wagtail's root page, the default site),
+    which the flush after a transactional test removes: several tests can each start a live site.
+    """
+    call_command("setup_demo", stdout=open(os.devnull, "w"))
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "example_site")]),
+        "WN_USE_TEST_DB": "1",
+        "Q_SYNC": "1",  # tasks run in the web process: the mail leaves when the sign-up commits
+        "WN_TEST_EMAIL_SMTP": "1",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_server.port),
+        "WN_TEST_BASE_URL": base_url,
+        "DEBUG": "1",  # runserver serves the admin's static files
+    }
+    log_path = tmp_path / "runserver.log"
+    log = open(log_path, "wb")  # a file: a full pipe would block the server
+    process = subprocess.Popen(
+        [sys.executable, "example_site/manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_until_serving(f"{base_url}/admin/login/", process, log_path)
+        yield base_url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def screenshot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"browser-{name}.png"), full_page=True)
