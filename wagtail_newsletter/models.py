@@ -13,3 +13,10 @@ from .audience.models import (  # noqa: F401
     Suppression,
 )
 from .audience.subscription_form import SubscriptionForm, SubscriptionFormField  # noqa: F401
+from .compose.models import (  # noqa: F401
+    AbstractNewsletterPage,
+    NewsletterIndexPage,
+    NewsletterPage,
+    NewsletterPageMixin,
+    NewsletterTemplate,
+)
