@@ -1,0 +1,301 @@
+"""A newsletter rendered once: inlined HTML, plain text, link table and slots — ready to personalise per recipient.
+
+``compile_email`` takes a full HTML document (from ``rendering.render_email_document``) and returns a
+``CompiledEmail`` whose parts are flat lists of literal strings and slots; ``personalise`` only fills the slots.
+"""
+
+import html as html_lib
+import re
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import css_inline
+from bs4 import BeautifulSoup, NavigableString
+from inscriptis import get_text
+from inscriptis.css_profiles import CSS_PROFILES
+from inscriptis.model.config import ParserConfig
+
+from .links import LINK_MARKER_RE, Link, absolutise_images, mark_links
+from .merge_tags import HTML_TAG, PLAIN_TAG, available_variables, find_variables, malformed_tags, variable_problems
+
+
+class VariableSlot(NamedTuple):
+    """Where a variable's value goes; ``default`` (plain text) is used when the value is empty."""
+
+    name: str
+    default: str
+
+
+class LinkSlot(NamedTuple):
+    """Where the URL of link ``index`` of the link table goes (a tracking URL once click tracking is on)."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class CompiledEmail:
+    """An email compiled once per campaign. Each part is a tuple of literal strings and slots."""
+
+    subject: tuple
+    preheader: tuple
+    html: tuple
+    text: tuple
+    links: tuple[Link, ...]
+    variables: tuple[str, ...]  # names used, sorted
+    problems: tuple  # merge_tags.Problem
+    html_size: int  # bytes of the HTML with the tags as written
+    language: str = ""
+    base_url: str = ""
+    web_url: str = ""  # the newsletter's public page, for previews and test sends
+    # Prepared once for personalise: (literal parts with empty slots, variable slots, link slots) per part.
+    plans: dict = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.plans is None:
+            plans = {name: _plan(getattr(self, name)) for name in ("subject", "preheader", "html", "text")}
+            plans["text_urls"] = [link.final_url for link in self.links]
+            plans["html_urls"] = [html_lib.escape(link.final_url) for link in self.links]
+            object.__setattr__(self, "plans", plans)
+
+    def source(self, part):
+        """A part with its slots written back as tags / final URLs (for checks and debugging)."""
+        return "".join(_slot_source(segment, self.links, part == "html") for segment in getattr(self, part))
+
+    def to_dict(self):
+        """A JSON-friendly form, so a campaign can store its compiled email."""
+
+        def segments(part):
+            return [s if isinstance(s, str) else {type(s).__name__: list(s)} for s in getattr(self, part)]
+
+        return {
+            "subject": segments("subject"),
+            "preheader": segments("preheader"),
+            "html": segments("html"),
+            "text": segments("text"),
+            "links": [[link.index, link.original_url, link.final_url, link.label] for link in self.links],
+            "variables": list(self.variables),
+            "problems": [[p.code, p.variable, p.message] for p in self.problems],
+            "html_size": self.html_size,
+            "language": self.language,
+            "base_url": self.base_url,
+            "web_url": self.web_url,
+        }
+
+    @classmethod
+    def from_dict(cls, data):
+        from .merge_tags import Problem
+
+        kinds = {"VariableSlot": VariableSlot, "LinkSlot": LinkSlot}
+
+        def segments(items):
+            return tuple(s if isinstance(s, str) else next(kinds[k](*v) for k, v in s.items()) for s in items)
+
+        return cls(
+            subject=segments(data["subject"]),
+            preheader=segments(data["preheader"]),
+            html=segments(data["html"]),
+            text=segments(data["text"]),
+            links=tuple(Link(*link) for link in data["links"]),
+            variables=tuple(data["variables"]),
+            problems=tuple(Problem(*p) for p in data["problems"]),
+            html_size=data["html_size"],
+            language=data.get("language", ""),
+            base_url=data.get("base_url", ""),
+            web_url=data.get("web_url", ""),
+        )
+
+
+def _plan(segments):
+    literals = [s if isinstance(s, str) else "" for s in segments]
+    variable_slots = tuple((i, s.name, s.default) for i, s in enumerate(segments) if isinstance(s, VariableSlot))
+    link_slots = tuple((i, s.index) for i, s in enumerate(segments) if isinstance(s, LinkSlot))
+    return literals, variable_slots, link_slots
+
+
+def _slot_source(segment, links, in_html):
+    if isinstance(segment, str):
+        return segment
+    if isinstance(segment, LinkSlot):
+        url = links[segment.index].final_url
+        return html_lib.escape(url) if in_html else url
+    if segment.default:
+        default = html_lib.escape(segment.default) if in_html else segment.default
+        return "{{ " + segment.name + '|default:"' + default + '" }}'
+    return "{{ " + segment.name + " }}"
+
+
+def cut_segments(text, tag_pattern, variables, with_links=True, unescape_defaults=False):
+    """Cut ``text`` into literal strings and slots (merge tags, and link markers when ``with_links``)."""
+    segments, position = [], 0
+    pieces = [(m.start(), m.end(), m) for m in tag_pattern.finditer(text)]
+    if with_links:
+        pieces += [(m.start(), m.end(), m) for m in LINK_MARKER_RE.finditer(text)]
+    for start, end, match in sorted(pieces, key=lambda piece: piece[0]):
+        if start < position:  # a marker inside a tag's default: part of the tag
+            continue
+        if start > position:
+            segments.append(text[position:start])
+        if match.re is LINK_MARKER_RE:
+            segments.append(LinkSlot(int(match.group(1))))
+        else:
+            default = match.group("default")
+            if default is not None and unescape_defaults:
+                default = html_lib.unescape(default)
+            variable = variables.get(match.group("name"))
+            effective = default if default else (variable.default if variable else "")
+            segments.append(VariableSlot(match.group("name"), effective or ""))
+        position = end
+    if position < len(text):
+        segments.append(text[position:])
+    return tuple(segments)
+
+
+_LAYOUT_TAGS = ("table", "thead", "tbody", "tfoot", "tr", "td", "th")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def _is_button(anchor):
+    classes = " ".join(anchor.get("class", [])).lower()
+    return anchor.get("role") == "button" or "button" in classes or "btn" in classes
+
+
+def _prepare_for_text(soup, links):
+    """Write each link's URL next to its label and flatten layout tables, so the text part reads top to bottom."""
+    for anchor in soup.find_all("a", href=True):
+        href = anchor["href"]
+        match = LINK_MARKER_RE.fullmatch(href)
+        label = links[int(match.group(1))].label if match else anchor.get_text(" ").strip()
+        if href.startswith("#"):
+            continue
+        if href.lower().startswith(("mailto:", "tel:")) and label and label in href:
+            continue
+        visible = anchor.get_text(" ").strip()
+        if _is_button(anchor):
+            anchor.clear()
+            anchor.append(NavigableString(f"{label}: {href}" if label else href))
+            anchor.wrap(soup.new_tag("p"))
+        elif not label or label == (links[int(match.group(1))].final_url if match else href):
+            anchor.clear()
+            anchor.append(NavigableString(href))
+        elif not visible:  # an image link: its alt text stands for it
+            anchor.clear()
+            anchor.append(NavigableString(f"{label} ({href})"))
+        else:
+            anchor.append(NavigableString(f" ({href})"))
+    for element in soup.find_all(_LAYOUT_TAGS):
+        element.name = "div"
+    for img in soup.find_all("img"):
+        img.decompose()
+
+
+_TEXT_CONFIG = ParserConfig(css=CSS_PROFILES["strict"].copy(), display_images=False, display_links=False)
+
+
+def html_to_text(document):
+    """A readable plain-text version of ``document`` (inscriptis: Apache-2.0)."""
+    text = get_text(document, _TEXT_CONFIG)
+    lines = [line.rstrip() for line in text.splitlines()]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip() + "\n"
+
+
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+def compile_email(
+    html_document,
+    subject,
+    preheader="",
+    base_url="",
+    utm=None,
+    language="",
+    web_url="",
+    utm_all_domains=False,
+    variables=None,
+):
+    """Compile a full HTML document (tags as written by editors) into a ``CompiledEmail``. Call it once per campaign.
+
+    ``utm``: ``{"source": …, "medium": …, "campaign": …}`` (or ``utm_``-prefixed keys), appended to links of the
+    site's domain (of every web link with ``utm_all_domains``). ``variables``: the registry (read from the database
+    when None). CSS is inlined with css-inline (``@media`` rules kept in a ``<style>``); the text part is made from the
+    document before inlining.
+    """
+    if variables is None:
+        variables = available_variables(language, base_url)
+    soup = BeautifulSoup(html_document, "html.parser")
+    links = mark_links(soup, base_url, utm=utm, utm_all_domains=utm_all_domains)
+    absolutise_images(soup, base_url)
+    inlined = _INLINER.inline(str(soup))
+    _prepare_for_text(soup, links)
+    text = html_to_text(str(soup))
+
+    subject = " ".join((subject or "").split())
+    preheader = " ".join((preheader or "").split())
+    found = (
+        find_variables(subject)
+        + find_variables(preheader)
+        + find_variables(inlined, in_html=True)
+        + find_variables(text)
+    )
+    malformed = malformed_tags(subject) + malformed_tags(preheader) + malformed_tags(inlined, in_html=True)
+    html_segments = cut_segments(inlined, HTML_TAG, variables, unescape_defaults=True)
+    return CompiledEmail(
+        subject=cut_segments(subject, PLAIN_TAG, variables, with_links=False),
+        preheader=cut_segments(preheader, PLAIN_TAG, variables, with_links=False),
+        html=html_segments,
+        text=cut_segments(text, PLAIN_TAG, variables),
+        links=tuple(links),
+        variables=tuple(sorted({tag.name for tag in found})),
+        problems=tuple(variable_problems(found, variables, malformed)),
+        html_size=len(_restore_links(inlined, links).encode()),
+        language=language or "",
+        base_url=base_url or "",
+        web_url=web_url or "",
+    )
+
+
+def _restore_links(document, links):
+    return LINK_MARKER_RE.sub(lambda m: html_lib.escape(links[int(m.group(1))].final_url), document)
+
+
+def page_base_url(page, request=None):
+    """The absolute root the email's relative links are resolved against."""
+    from ..conf import newsletter_settings
+
+    if newsletter_settings.BASE_URL:
+        return newsletter_settings.BASE_URL.rstrip("/")
+    site = page.get_site() if hasattr(page, "get_site") else None
+    if site is not None:
+        return site.root_url.rstrip("/")
+    if request is not None:
+        return request.build_absolute_uri("/").rstrip("/")
+    return ""
+
+
+def compile_page(page_or_revision, request=None, variables=None):
+    """Render a NewsletterPage (or a revision of one) once and compile it with the page's email settings."""
+    from .rendering import render_email_document
+
+    page = page_or_revision.as_object() if hasattr(page_or_revision, "as_object") else page_or_revision
+    document = render_email_document(page, request=request)
+    base_url = page_base_url(page, request)
+    utm = {
+        "source": getattr(page, "utm_source", ""),
+        "medium": getattr(page, "utm_medium", ""),
+        "campaign": getattr(page, "utm_campaign", ""),
+    }
+    language = getattr(page, "language", "") or ""
+    web_url = ""
+    if getattr(page, "pk", None):
+        path = page.get_url(request=request) if hasattr(page, "get_url") else ""
+        web_url = path if not path or "://" in path else base_url + path
+    return compile_email(
+        document,
+        subject=getattr(page, "subject", "") or "",
+        preheader=getattr(page, "preheader", "") or "",
+        base_url=base_url,
+        utm=utm if getattr(page, "utm_enabled", True) else None,
+        language=language,
+        web_url=web_url,
+        utm_all_domains=getattr(page, "utm_all_domains", False),
+        variables=variables,
+    )

@@ -1,0 +1,200 @@
+"""Personalisation variables: the ``{{ name }}`` / ``{{ name|default:"text" }}`` syntax and the registry of names.
+
+Plain functions over plain data, except :func:`available_variables`, which reads the custom fields once.
+"""
+
+import datetime
+import html
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.utils import formats, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+# Whitespace as typed, or as a rich text editor may write it.
+_WS = r"(?:\s|&nbsp;|&#160;|&#xa0;)*"
+_NAME = r"(?P<name>[A-Za-z_][A-Za-z0-9_-]*)"
+# In plain text (subject, preheader, text part) quotes are quotes.
+_PLAIN_QUOTE = r"""(?P<quote>["'])"""
+# In HTML a rich text editor may have escaped them.
+_HTML_QUOTE = r"""(?P<quote>"|'|&quot;|&\#34;|&\#x22;|&\#39;|&\#x27;|&apos;)"""
+
+
+def _tag_pattern(quote):
+    return (
+        r"\{\{" + _WS + _NAME + _WS + r"(?:\|" + _WS + r"default" + _WS + ":" + _WS + quote
+        + r"(?P<default>.*?)(?P=quote))?" + _WS + r"\}\}"
+    )  # fmt: skip
+
+
+PLAIN_TAG = re.compile(_tag_pattern(_PLAIN_QUOTE), re.DOTALL)
+HTML_TAG = re.compile(_tag_pattern(_HTML_QUOTE), re.DOTALL)
+_ANY_TAG = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+
+# Variables whose value is a link: filled per recipient by the sender, never empty.
+LINK_VARIABLES = ("unsubscribe_url", "web_version_url")
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A variable editors may insert, with what the chooser and the preview show."""
+
+    name: str
+    label: str
+    description: str
+    sample: str
+    may_be_empty: bool = True
+    # A custom field's own default value (used when the tag gives none).
+    default: str = ""
+
+    @property
+    def tag(self):
+        return "{{ " + self.name + " }}"
+
+
+@dataclass(frozen=True)
+class FoundTag:
+    """A merge tag found in a text: the variable's name, its default (None without one), its span."""
+
+    name: str
+    default: str | None
+    span: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with the variables of an email; ``message`` is for people."""
+
+    code: str  # "unknown-variable", "missing-default", "malformed-tag"
+    variable: str
+    message: str
+
+
+def today_text(language="", today=None):
+    """Today's date written the way readers of ``language`` expect (e.g. "14 mars 2025")."""
+    return _date_text(today or datetime.date.today(), language or "")
+
+
+@lru_cache(maxsize=16)
+def _date_text(day, language):
+    with translation.override(language or None):
+        return formats.date_format(day, "DATE_FORMAT")
+
+
+def standard_variables(language="", base_url=""):
+    """The built-in variables, in the order the chooser lists them."""
+    root = (base_url or "").rstrip("/")
+    return [
+        Variable("email", _("Email address"), _("The subscriber's email address."), "ada@example.org", False),
+        Variable("first_name", _("First name"), _("May be empty: give a default."), "Ada"),
+        Variable("last_name", _("Last name"), _("May be empty: give a default."), "Lovelace"),
+        Variable("full_name", _("Full name"), _("First and last name; may be empty."), "Ada Lovelace"),
+        Variable("language", _("Language"), _("The subscriber's language code; may be empty."), "en"),
+        Variable(
+            "date", _("Date"), _("The date of sending, in the newsletter's language."), today_text(language), False
+        ),
+        Variable(
+            "unsubscribe_url",
+            _("Unsubscribe link"),
+            _("The subscriber's own one-click unsubscribe link. Every newsletter needs one."),
+            f"{root}/?preview-unsubscribe",
+            False,
+        ),
+        Variable(
+            "web_version_url",
+            _("Web version link"),
+            _("Link to the newsletter in a browser."),
+            f"{root}/?preview-web-version",
+            False,
+        ),
+    ]
+
+
+def _field_sample(field):
+    from ..audience.models import Field
+
+    if field.default:
+        return field.default
+    if field.type == Field.Type.NUMBER:
+        return "42"
+    if field.type == Field.Type.DATE:
+        return datetime.date.today().isoformat()
+    if field.type == Field.Type.BOOLEAN:
+        return "True"
+    if field.type == Field.Type.CHOICE and field.choice_list:
+        return field.choice_list[0]
+    return str(field.label)
+
+
+def available_variables(language="", base_url=""):
+    """Every variable an email may use, by name: the standard ones and one per custom ``Field`` (one query)."""
+    from ..audience.models import Field
+
+    variables = {variable.name: variable for variable in standard_variables(language, base_url)}
+    for field in Field.objects.all():
+        variables.setdefault(
+            field.key,
+            Variable(
+                field.key,
+                field.label,
+                gettext("Custom field “%(label)s”.") % {"label": field.label},
+                _field_sample(field),
+                may_be_empty=not field.default,
+                default=field.default,
+            ),
+        )
+    return variables
+
+
+def find_variables(text, in_html=False):
+    """The merge tags in ``text`` as FoundTag(name, default, span), in order.
+
+    In HTML (``in_html=True``) the quotes of a default may be escaped (``&quot;``); the default comes back unescaped.
+    """
+    pattern = HTML_TAG if in_html else PLAIN_TAG
+    found = []
+    for match in pattern.finditer(text):
+        default = match.group("default")
+        if default is not None and in_html:
+            default = html.unescape(default)
+        found.append(FoundTag(match.group("name"), default, match.span()))
+    return found
+
+
+def malformed_tags(text, in_html=False):
+    """Texts between ``{{`` and ``}}`` that are not a valid merge tag (a typo would otherwise reach readers)."""
+    pattern = HTML_TAG if in_html else PLAIN_TAG
+    return [match.group(0) for match in _ANY_TAG.finditer(text) if not pattern.fullmatch(match.group(0))]
+
+
+def variable_problems(found, variables, malformed=()):
+    """Problems of the tags ``found`` against the registry ``variables``: reported, never silently emptied."""
+    problems = {}
+    for tag in malformed:
+        problems.setdefault(
+            ("malformed-tag", tag),
+            Problem("malformed-tag", tag, gettext("“%(tag)s” is not a valid variable.") % {"tag": tag}),
+        )
+    for tag in found:
+        variable = variables.get(tag.name)
+        if variable is None:
+            problems.setdefault(
+                ("unknown-variable", tag.name),
+                Problem(
+                    "unknown-variable",
+                    tag.name,
+                    gettext("The variable “%(name)s” does not exist.") % {"name": tag.name},
+                ),
+            )
+        elif variable.may_be_empty and not tag.default:
+            problems.setdefault(
+                ("missing-default", tag.name),
+                Problem(
+                    "missing-default",
+                    tag.name,
+                    gettext("“%(name)s” may be empty for some subscribers: give it a default.") % {"name": tag.name},
+                ),
+            )
+    return list(problems.values())

@@ -1,0 +1,127 @@
+"""Fill a CompiledEmail's slots for one recipient: string joins only — no template, no database query.
+
+Values are HTML-escaped in the HTML, left plain in the text part, and stripped of line breaks and control
+characters in the subject and preheader (no header injection through a subscriber's name).
+"""
+
+import re
+from dataclasses import dataclass
+from html import escape
+
+from .merge_tags import LINK_VARIABLES, available_variables, today_text
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalisedEmail:
+    subject: str
+    preheader: str
+    html: str
+    text: str
+
+
+class InertLinks:
+    """Links for previews and test sends: clicks go straight to the final URL, unsubscribe does nothing.
+
+    The unsubscribe link points to the site root with ``?preview-unsubscribe``; the web version to the newsletter's
+    public page (``web_url``) when it has one.
+    """
+
+    def __init__(self, base_url="", web_url=""):
+        root = (base_url or "").rstrip("/")
+        self.unsubscribe_url = f"{root}/?preview-unsubscribe"
+        self.web_version_url = web_url or f"{root}/?preview-web-version"
+
+    def click_url(self, link_index, final_url):
+        return final_url
+
+
+def recipient_values(recipient):
+    """The variables' values for a Subscriber or a mapping (email, first_name, last_name, language, data)."""
+    if isinstance(recipient, dict):
+        get = recipient.get
+        first, last = get("first_name") or "", get("last_name") or ""
+        values = dict(get("data") or {})
+        values["email"] = get("email") or ""
+        values["language"] = get("language") or ""
+        values["full_name"] = get("full_name") or " ".join(part for part in (first, last) if part)
+    else:
+        first, last = recipient.first_name or "", recipient.last_name or ""
+        values = dict(recipient.data or {})
+        values["email"] = recipient.email or ""
+        values["language"] = recipient.language or ""
+        values["full_name"] = " ".join(part for part in (first, last) if part)
+    values["first_name"] = first
+    values["last_name"] = last
+    return values
+
+
+def _text(value):
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _one_line(value):
+    return _CONTROL.sub(" ", value).strip() if _CONTROL.search(value) else value
+
+
+def _fill(plan, values, link_urls, convert):
+    literals, variable_slots, link_slots = plan
+    parts = literals.copy()
+    for position, name, default in variable_slots:
+        value = _text(values.get(name))
+        parts[position] = convert(value if value.strip() else default)
+    for position, index in link_slots:
+        parts[position] = link_urls[index]
+    return "".join(parts)
+
+
+def _same(value):
+    return value
+
+
+def personalise(compiled, recipient, links=None):
+    """``compiled`` (a CompiledEmail) for ``recipient`` → PersonalisedEmail(subject, preheader, html, text).
+
+    ``links`` gives this recipient's ``unsubscribe_url``, ``web_version_url`` and ``click_url(index, final_url)``;
+    None: ``InertLinks`` (final URLs, inert unsubscribe), as in previews and test sends.
+    """
+    if links is None:
+        links = InertLinks(compiled.base_url, compiled.web_url)
+        text_urls, html_urls = compiled.plans["text_urls"], compiled.plans["html_urls"]
+    else:
+        text_urls = [links.click_url(link.index, link.final_url) for link in compiled.links]
+        html_urls = [escape(url) for url in text_urls]
+    values = recipient_values(recipient)
+    values["unsubscribe_url"] = links.unsubscribe_url
+    values["web_version_url"] = links.web_version_url
+    if "date" in compiled.variables:
+        values["date"] = today_text(compiled.language)
+    plans = compiled.plans
+    return PersonalisedEmail(
+        subject=_fill(plans["subject"], values, text_urls, _one_line),
+        preheader=_fill(plans["preheader"], values, text_urls, _one_line),
+        html=_fill(plans["html"], values, html_urls, escape),
+        text=_fill(plans["text"], values, text_urls, _same),
+    )
+
+
+def sample_recipient(language="", base_url=""):
+    """A recipient mapping made of the registry's sample values (one query for the custom fields)."""
+    variables = available_variables(language, base_url)
+    data = {
+        name: variable.sample
+        for name, variable in variables.items()
+        if name not in ("email", "first_name", "last_name", "full_name", "language", "date", *LINK_VARIABLES)
+    }
+    return {
+        "email": variables["email"].sample,
+        "first_name": variables["first_name"].sample,
+        "last_name": variables["last_name"].sample,
+        "language": language or variables["language"].sample,
+        "data": data,
+    }
