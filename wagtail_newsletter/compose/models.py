@@ -61,12 +61,15 @@ class NewsletterPageMixin:
         return render_email_document(self, request=request)
 
     def personalised_sample(self):
-        """The newsletter as ``personalise`` makes it for the sample recipient (a PersonalisedEmail)."""
-        from .compiled import compile_page
-        from .merge_tags import sample_recipient
-        from .personalise import personalise
+        """The newsletter as ``personalise`` makes it for the sample recipient (a PersonalisedEmail).
 
-        return personalise(compile_page(self), sample_recipient())
+        Compiled without the request, like a send: the preview is byte-for-byte what the sample recipient would get.
+        """
+        from .compiled import compile_page, page_base_url
+        from .personalise import personalise, sample_recipient
+
+        recipient = sample_recipient(language=self.language, base_url=page_base_url(self))
+        return personalise(compile_page(self), recipient)
 
     def serve(self, request, *args, **kwargs):
         """The web version: the email as a sample reader would see it."""
