@@ -259,10 +259,10 @@ def _restore_links(document, links):
 
 def page_base_url(page, request=None):
     """The absolute root the email's relative links are resolved against."""
-    from ..conf import newsletter_settings
+    from .rendering import base_url
 
-    if newsletter_settings.BASE_URL:
-        return newsletter_settings.BASE_URL.rstrip("/")
+    if base_url():
+        return base_url()
     site = page.get_site() if hasattr(page, "get_site") else None
     if site is not None:
         return site.root_url.rstrip("/")
@@ -281,7 +281,7 @@ def compile_page(page_or_revision, request=None, variables=None):
     utm = {
         "source": getattr(page, "utm_source", ""),
         "medium": getattr(page, "utm_medium", ""),
-        "campaign": getattr(page, "utm_campaign", ""),
+        "campaign": page.get_utm_campaign() if hasattr(page, "get_utm_campaign") else "",
     }
     language = getattr(page, "language", "") or ""
     web_url = ""
@@ -293,7 +293,7 @@ def compile_page(page_or_revision, request=None, variables=None):
         subject=getattr(page, "subject", "") or "",
         preheader=getattr(page, "preheader", "") or "",
         base_url=base_url,
-        utm=utm if getattr(page, "utm_enabled", True) else None,
+        utm=utm,
         language=language,
         web_url=web_url,
         utm_all_domains=getattr(page, "utm_all_domains", False),

@@ -41,8 +41,9 @@ def add_utm(url, utm, content):
     """``url`` with ``utm`` (``{"utm_source": …}``) and ``utm_content`` appended; the existing query and fragment kept.
 
     A URL that already carries any ``utm_*`` parameter is returned as it is: the author chose its campaign.
+    Without a ``utm_source`` (required by analytics tools) nothing is added.
     """
-    if not utm:
+    if not utm or not utm.get("utm_source"):
         return url
     parts = urlsplit(url)
     if any(key.lower().startswith("utm_") for key, _value in parse_qsl(parts.query, keep_blank_values=True)):
