@@ -1,0 +1,216 @@
+"""Newsletter pages, the archive page, themes, the email document and the preview modes."""
+
+import pytest
+from bs4 import BeautifulSoup
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from wagtail.models import Page
+from wagtail.test.utils.form_data import nested_form_data, streamfield
+
+from wagtail_newsletter.compose import themes
+from wagtail_newsletter.compose.compiled import compile_page, page_base_url
+from wagtail_newsletter.compose.personalise import personalise, sample_recipient
+from wagtail_newsletter.compose.rendering import render_email_document
+from wagtail_newsletter.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
+
+pytestmark = pytest.mark.django_db
+
+BODY = [
+    {"type": "heading", "value": {"text": 'Hello {{ first_name|default:"there" }}', "level": "1", "alignment": "left"}},
+    {"type": "rich_text", "value": {"text": "<p>Our spring news.</p>"}},
+    {"type": "footer", "value": {"address": "1 Rue de la Paix, Paris", "text": "", "unsubscribe_label": "",
+                                 "web_version_label": ""}},
+]  # fmt: skip
+
+
+@pytest.fixture
+def index():
+    return Page.objects.get(depth=2).add_child(instance=NewsletterIndexPage(title="Newsletters", slug="newsletters"))
+
+
+def make_newsletter(index, slug="spring", **fields):
+    values = {"title": slug.title(), "slug": slug, "subject": 'Spring for {{ first_name|default:"you" }}',
+              "preheader": "What is new this spring", "body": BODY, **fields}  # fmt: skip
+    return index.add_child(instance=NewsletterPage(**values))
+
+
+def test_newsletter_is_created_under_an_index_page(index):
+    page = make_newsletter(index)
+    assert page.get_parent().specific == index
+    assert NewsletterPage.can_create_at(index)
+    assert not NewsletterPage.can_create_at(Page.objects.get(depth=2))
+
+
+def test_email_settings_have_their_defaults(index):
+    page = make_newsletter(index)
+    assert page.tracking_enabled is True
+    assert (page.utm_source, page.utm_medium, page.get_utm_campaign()) == ("newsletter", "email", "spring")
+    assert page.language == "en"
+    assert page.theme == "classic"
+
+
+@pytest.mark.parametrize("field", ["subject", "preheader", "sender_name"])
+def test_header_fields_reject_line_breaks(index, field):
+    values = {"title": "Bad", "slug": "bad", "subject": "Fine", field: "Hello\r\nBcc: victim@example.org"}
+    page = NewsletterPage(**values)
+    with pytest.raises(ValidationError) as error:
+        index.add_child(instance=page)  # Wagtail runs full_clean() before writing
+    assert field in error.value.message_dict
+    assert not NewsletterPage.objects.exists()
+
+
+def test_subject_is_required(index):
+    with pytest.raises(ValidationError):
+        index.add_child(instance=NewsletterPage(title="No subject", slug="no-subject", subject=""))
+    assert not NewsletterPage.objects.exists()
+
+
+def test_email_document_has_the_head_an_email_needs(index):
+    page = make_newsletter(index)
+    soup = BeautifulSoup(render_email_document(page), "html.parser")
+    assert str(soup).startswith("<!DOCTYPE html>")
+    assert soup.find("meta", charset="utf-8")
+    assert soup.find("meta", attrs={"name": "viewport"})
+    assert soup.find("meta", attrs={"name": "color-scheme"})["content"] == "light dark"
+    assert soup.title.get_text() == 'Spring for {{ first_name|default:"you" }}'
+    css = soup.style.get_text()
+    assert "@media (max-width: 620px)" in css
+    assert "@media (prefers-color-scheme: dark)" in css
+
+
+def test_email_document_hides_the_preheader(index):
+    page = make_newsletter(index)
+    soup = BeautifulSoup(render_email_document(page), "html.parser")
+    preheader = soup.find("div", class_="wn-preheader")
+    assert preheader.get_text().startswith("What is new this spring")
+    assert "display:none" in preheader["style"]
+
+
+def test_email_document_keeps_merge_tags_and_footer_links_as_tags(index):
+    page = make_newsletter(index)
+    soup = BeautifulSoup(render_email_document(page), "html.parser")
+    assert soup.find("h1").get_text() == 'Hello {{ first_name|default:"there" }}'
+    footer = soup.find("td", class_="wn-footer")
+    assert footer.find("a", href="{{ unsubscribe_url }}")
+    assert footer.find("a", href="{{ web_version_url }}")
+
+
+def test_email_document_uses_only_presentation_tables(index):
+    page = make_newsletter(index)
+    soup = BeautifulSoup(render_email_document(page), "html.parser")
+    assert all(table.get("role") == "presentation" for table in soup.find_all("table"))
+    assert soup.find("script") is None
+    assert "<link" not in str(soup)  # no external stylesheets or web fonts
+
+
+def test_themes_are_visibly_different(index):
+    page = make_newsletter(index)
+    documents = {}
+    for name in ("classic", "bold", "minimal"):
+        page.theme = name
+        documents[name] = BeautifulSoup(render_email_document(page), "html.parser")
+    backgrounds = {name: doc.body["bgcolor"] for name, doc in documents.items()}
+    assert len(set(backgrounds.values())) == 3
+    css = {name: doc.style.get_text() for name, doc in documents.items()}
+    assert len(set(css.values())) == 3
+    assert "Georgia" in css["minimal"] and "Georgia" not in css["classic"]
+    assert documents["minimal"].find("td", class_="wn-header") is None
+    assert documents["bold"].find("td", class_="wn-header-bar") is not None
+
+
+def test_themes_avoid_pure_black_and_white():
+    for theme in themes.get_themes().values():
+        colours = {value.lower() for value in vars(theme.colours).values()}
+        assert not colours & {"#000", "#000000", "#fff", "#ffffff"}
+
+
+def test_a_registered_theme_becomes_a_choice(settings):
+    custom = themes.Theme(name="test-ocean", label="Ocean", colours=themes.Colours(background="#0b3d5c"))
+    settings.WAGTAIL_NEWSLETTER = {**settings.WAGTAIL_NEWSLETTER, "THEMES": [custom]}
+    assert ("test-ocean", "Ocean") in themes.theme_choices()
+    assert themes.get_theme("test-ocean") is custom
+    assert themes.get_theme("no-such-theme").name == themes.DEFAULT_THEME
+
+
+def test_web_version_replaces_merge_tags_with_sample_values(index, client):
+    page = make_newsletter(index)
+    response = client.get(page.url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "{{" not in html
+    assert html == page.personalised_sample().html
+
+
+def test_archive_lists_live_newsletters_newest_first_with_share_links(index, client):
+    make_newsletter(index, slug="winter")
+    make_newsletter(index, slug="spring")
+    make_newsletter(index, slug="draft").unpublish()
+    response = client.get(index.url)
+    assert response.status_code == 200
+    soup = BeautifulSoup(response.content, "html.parser")
+    items = soup.find_all("li", class_="wn-archive-item")
+    assert [item.find("h2").get_text() for item in items] == ["Spring", "Winter"]
+    share = {a["class"][0]: a["href"] for a in items[0].find_all("a") if a.get("class")}
+    spring_url = NewsletterPage.objects.get(slug="spring").get_full_url()
+    assert share["wn-share-email"].startswith("mailto:?subject=Spring")
+    assert share["wn-share-x"].startswith("https://twitter.com/intent/tweet?")
+    assert share["wn-share-linkedin"].startswith("https://www.linkedin.com/sharing/share-offsite/?url=")
+    assert share["wn-share-facebook"].startswith("https://www.facebook.com/sharer/sharer.php?u=")
+    assert all("http%3A%2F%2F" in url and spring_url.split("://")[1].split("/")[0] in url for url in share.values())
+    assert soup.find("script") is None
+
+
+def test_template_copies_its_fields_to_a_new_newsletter(index):
+    template = NewsletterTemplate.objects.create(name="Monthly", theme="bold", body=BODY, subject="Our month",
+                                                 sender_name="The team")  # fmt: skip
+    page = index.add_child(instance=NewsletterPage(title="May", slug="may", **template.page_values()))
+    assert (page.theme, page.subject, page.sender_name) == ("bold", "Our month", "The team")
+    assert [block.block_type for block in page.body] == ["heading", "rich_text", "footer"]
+    assert NewsletterTemplate.values_from_page(page)["theme"] == "bold"
+
+
+@pytest.fixture
+def admin_client(client):
+    user = get_user_model().objects.create_superuser("admin", "admin@example.org", "password")
+    client.force_login(user)
+    return client
+
+
+def preview_post_data(page):
+    heading = {"text": 'Hello {{ first_name|default:"there" }}', "level": "1", "alignment": "left"}
+    return nested_form_data(
+        {"title": page.title, "slug": page.slug, "subject": page.subject, "preheader": page.preheader,
+         "sender_name": "", "sender_email": "", "reply_to": "", "language": "en", "tracking_enabled": "on",
+         "utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "", "theme": page.theme,
+         "body": streamfield([("heading", heading)])}
+    )  # fmt: skip
+
+
+def expected_sample(page):
+    return personalise(compile_page(page), sample_recipient(language=page.language, base_url=page_base_url(page)))
+
+
+@pytest.mark.parametrize("mode", ["email", "text"])
+def test_preview_shows_exactly_what_personalise_produces(index, admin_client, mode):
+    page = make_newsletter(index, body=[BODY[0]])
+    preview_url = reverse("wagtailadmin_pages:preview_on_edit", args=(page.pk,))
+    response = admin_client.post(preview_url, preview_post_data(page))
+    assert response.json() == {"is_valid": True, "is_available": True}
+    response = admin_client.get(preview_url, {"mode": mode})
+    assert response.status_code == 200
+    expected = expected_sample(page)
+    if mode == "email":
+        assert response["Content-Type"].startswith("text/html")
+        assert response.content.decode() == expected.html
+        assert "Hello Ada" in expected.html  # the sample recipient's first name
+    else:
+        assert response["Content-Type"].startswith("text/plain")
+        assert response.content.decode() == expected.text
+        assert "Hello Ada" in expected.text
+
+
+def test_preview_modes_and_sizes_are_offered(index):
+    page = make_newsletter(index)
+    assert [mode for mode, _label in page.preview_modes] == ["email", "text"]
+    assert {size["name"]: size["device_width"] for size in page.preview_sizes} == {"mobile": 375, "desktop": 1024}
