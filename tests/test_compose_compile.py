@@ -1,6 +1,8 @@
 """compile_email: CSS inlined with @media kept, readable text part, link table with UTM, slots, determinism."""
 
-from wagtail_newsletter.compose.compiled import CompiledEmail, LinkSlot, VariableSlot, compile_email
+import pytest
+
+from wagtail_newsletter.compose.compiled import CompiledEmail, LinkSlot, VariableSlot, compile_email, compile_page
 from wagtail_newsletter.compose.merge_tags import standard_variables
 
 BASE = "https://example.org"
@@ -145,3 +147,37 @@ def test_compile_is_deterministic():
 def test_compiled_email_survives_a_round_trip_through_json_data():
     compiled = compile_body('<p>Hi {{ first_name|default:"x" }} <a href="/a">A</a> {{ nope }}</p>')
     assert CompiledEmail.from_dict(compiled.to_dict()) == compiled
+
+
+@pytest.mark.django_db
+def test_compile_page_compiles_a_newsletter_page_and_its_revision():
+    from wagtail.models import Page
+
+    from wagtail_newsletter.compose.checks import ERROR, preflight
+    from wagtail_newsletter.models import NewsletterIndexPage, NewsletterPage
+
+    index = Page.objects.get(depth=2).add_child(instance=NewsletterIndexPage(title="Newsletters", slug="newsletters"))
+    body = [
+        {"type": "heading", "value": {"text": 'Hello {{ first_name|default:"there" }}', "level": "1",
+                                      "alignment": "left"}},
+        {"type": "rich_text", "value": {"text": '<p>Read <a href="/news/">the news</a>.</p>'}},
+        {"type": "footer", "value": {"address": "1 Rue de la Paix", "text": "", "unsubscribe_label": "",
+                                     "web_version_label": ""}},
+    ]  # fmt: skip
+    page = index.add_child(
+        instance=NewsletterPage(
+            title="Spring",
+            slug="spring",
+            subject="Spring for {{ first_name|default:'you' }}",
+            body=body,
+            utm_campaign="spring",
+        )  # fmt: skip
+    )
+    revision = page.save_revision()
+    for source in (page, revision):
+        compiled = compile_page(source)
+        assert compiled.subject == ("Spring for ", VariableSlot("first_name", "you"))
+        assert VariableSlot("unsubscribe_url", "") in compiled.html
+        assert any("utm_campaign=spring" in link.final_url for link in compiled.links)
+        assert compiled.problems == ()
+        assert [check for check in preflight(compiled) if check.level == ERROR] == []
