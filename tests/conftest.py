@@ -10,7 +10,7 @@ from aiosmtpd.controller import Controller
 from django.core.cache import caches
 
 # Fixtures of the subscription form tests (a form snippet, a valid submission) and of the browser tests.
-pytest_plugins = ["tests.signup_fixtures", "tests.live_site"]
+pytest_plugins = ["tests.signup_fixtures", "tests.live_site", "tests.compose_editor_fixtures"]
 
 
 class RecordingHandler:

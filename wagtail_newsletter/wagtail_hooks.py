@@ -12,3 +12,18 @@ register_snippet(NewsletterViewSetGroup)
 # Wagtail's hard delete for subscribers.
 for _action in SUBSCRIBER_BULK_ACTIONS:
     hooks.register("register_bulk_action", _action, order=100)
+
+
+# Editor tools around newsletter pages (admin/compose_*): test send, templates, checklist and variables panels.
+from .admin import compose_templates, compose_test_send  # noqa: E402
+from .admin.compose_editor import newsletter_page_viewset  # noqa: E402
+from .admin.compose_urls import admin_urls as compose_admin_urls  # noqa: E402
+
+hooks.register("register_admin_urls", compose_admin_urls)
+hooks.register("register_admin_viewset", lambda: newsletter_page_viewset)
+hooks.register("register_page_action_menu_item", compose_test_send.TestSendMenuItem)
+hooks.register("register_page_action_menu_item", compose_templates.SaveAsTemplateMenuItem)
+hooks.register("register_page_header_buttons", compose_templates.index_page_buttons)
+hooks.register("register_page_listing_more_buttons", compose_templates.index_page_buttons)
+hooks.register("register_snippet_listing_buttons", compose_templates.template_listing_buttons)
+hooks.register("before_create_page", compose_templates.offer_templates_before_create)

@@ -1,0 +1,57 @@
+"""What the editor tools around a newsletter page share: finding the page, its latest revision, its checklist."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from wagtail.models import Page
+
+from ..compose.models import NewsletterPageMixin
+
+
+def is_newsletter_page(page):
+    return isinstance(page, NewsletterPageMixin)
+
+
+def editable_newsletter_page(request, page_id):
+    """The specific NewsletterPage ``page_id``: 404 for other types, PermissionDenied unless the user may edit it."""
+    page = get_object_or_404(Page, pk=page_id).specific
+    if not is_newsletter_page(page):
+        raise Http404
+    if not page.permissions_for_user(request.user).can_edit():
+        raise PermissionDenied
+    return page
+
+
+def latest_revision(page):
+    """The revision the editor last saved (what they see in the editor), or None for a page never saved as one."""
+    return page.get_latest_revision()
+
+
+def latest_content(page):
+    """The page as its latest revision has it (the page itself when it has no revision)."""
+    revision = latest_revision(page)
+    return revision.as_object() if revision is not None else page
+
+
+def page_breadcrumbs(base_items, page, label, url):
+    """Breadcrumbs of a tool page: home, the newsletter's editor, the tool."""
+    return [
+        *base_items,
+        {"url": reverse("wagtailadmin_pages:edit", args=[page.pk]), "label": page.get_admin_display_title()},
+        {"url": url, "label": label},
+    ]
+
+
+def checklist(page_or_revision):
+    """The pre-flight checks of the page's latest revision, as ``compose.checks`` reports them ([] on failure to
+    compile is never silent: the exception propagates)."""
+    from ..compose.checks import preflight
+    from ..compose.compiled import compile_page
+
+    return preflight(compile_page(page_or_revision))
+
+
+def no_revision_message():
+    return _("Save a draft of this newsletter first.")

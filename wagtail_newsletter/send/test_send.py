@@ -1,0 +1,140 @@
+"""Test sends: a page's latest revision mailed to a few addresses, clearly marked and with inert links.
+
+The admin view validates the addresses and enqueues :func:`send_test_task`; the task compiles the revision once,
+personalises it once (with a chosen subscriber's data or sample data, nothing tracked, unsubscribe inert) and sends
+one message per address through Django's configured email backend.
+"""
+
+import logging
+import re
+from email.utils import formataddr, parseaddr
+
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from ..audience.fields import InvalidValue, normalise_email
+from ..compose.compiled import compile_page
+from ..compose.personalise import personalise, sample_recipient
+from ..conf import newsletter_settings
+
+logger = logging.getLogger(__name__)
+
+MAX_TEST_ADDRESSES = 10
+SUBJECT_PREFIX = "[TEST] "
+TEST_HEADER = "X-Newsletter-Test"
+_SEPARATORS = re.compile(r"[,;\s]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def parse_test_addresses(raw):
+    """Addresses typed by an editor (comma, semicolon or newline separated) -> normalised, de-duplicated list.
+
+    Raises ``InvalidValue`` naming every invalid address, or when there are none or more than
+    ``MAX_TEST_ADDRESSES``.
+    """
+    addresses, invalid = [], []
+    for part in _SEPARATORS.split(raw or ""):
+        if not part:
+            continue
+        try:
+            address = normalise_email(part)
+        except InvalidValue:
+            invalid.append(part)
+            continue
+        if address not in addresses:
+            addresses.append(address)
+    if invalid:
+        raise InvalidValue(
+            ngettext(
+                "This is not a valid email address: %(addresses)s",
+                "These are not valid email addresses: %(addresses)s",
+                len(invalid),
+            )
+            % {"addresses": ", ".join(invalid)}
+        )
+    if not addresses:
+        raise InvalidValue(_("Enter at least one email address."))
+    if len(addresses) > MAX_TEST_ADDRESSES:
+        raise InvalidValue(
+            _("A test goes to at most %(max)d addresses; you entered %(count)d.")
+            % {"max": MAX_TEST_ADDRESSES, "count": len(addresses)}
+        )
+    return addresses
+
+
+def one_line(text):
+    """Text bound for a header: control characters (CR, LF…) collapse to spaces."""
+    return " ".join(_CONTROL.sub(" ", str(text or "")).split())
+
+
+def sender_problems(page):
+    """What keeps ``page`` (a NewsletterPage as its latest revision has it) from being test-sent, for people."""
+    problems = []
+    if not one_line(page.subject):
+        problems.append(_("The newsletter has no subject: fill it in on the “Email” tab and save a draft."))
+    if not sender_address(page):
+        problems.append(_("The newsletter has no sender address: fill it in on the “Email” tab and save a draft."))
+    return problems
+
+
+def sender_address(page):
+    """(name, address) of the sender: the page's, else the site's default sender (as the page's help text says)."""
+    default_name, default_address = parseaddr(one_line(newsletter_settings.DEFAULT_FROM_EMAIL or ""))
+    address = one_line(page.sender_email) or default_address
+    if not address:
+        return None
+    name = one_line(page.sender_name) or (default_name if not one_line(page.sender_email) else "")
+    return name, address
+
+
+def from_header(page):
+    """``"Sender name <sender@example.org>"``, safe for a header (no line breaks, the name quoted/encoded)."""
+    return formataddr(sender_address(page))
+
+
+def build_test_message(page, personalised, address):
+    """One unsent test message to ``address`` from the PersonalisedEmail ``personalised`` of ``page``."""
+    headers = {TEST_HEADER: "1", "Auto-Submitted": "auto-generated"}
+    reply_to = [one_line(page.reply_to)] if getattr(page, "reply_to", "") else None
+    message = EmailMultiAlternatives(
+        subject=SUBJECT_PREFIX + one_line(personalised.subject),
+        body=personalised.text,
+        from_email=from_header(page),
+        to=[address],
+        reply_to=reply_to,
+        headers=headers,
+    )
+    message.attach_alternative(personalised.html, "text/html")
+    return message
+
+
+def test_recipient(subscriber_id):
+    """The subscriber whose data fills the variables, or None for sample data (also when they were deleted since)."""
+    from ..audience.models import Subscriber
+
+    if subscriber_id is None:
+        return None
+    return Subscriber.objects.filter(pk=subscriber_id).first()
+
+
+def send_test_task(revision_id, addresses, subscriber_id=None, user_id=None):
+    """django-q2 task: compile revision ``revision_id`` once and mail it to ``addresses`` as a test.
+
+    Returns the number of messages the email backend accepted (0 when the revision is gone).
+    """
+    from wagtail.models import Revision
+
+    revision = Revision.objects.filter(pk=revision_id).first()
+    if revision is None:
+        return 0
+    page = revision.as_object()
+    compiled = compile_page(revision)
+    recipient = test_recipient(subscriber_id) or sample_recipient(compiled.language, compiled.base_url)
+    # links=None: InertLinks — final URLs, nothing tracked, an unsubscribe link that unsubscribes nobody.
+    personalised = personalise(compiled, recipient, links=None)
+    messages = [build_test_message(page, personalised, address) for address in addresses]
+    with get_connection() as connection:
+        sent = connection.send_messages(messages)
+    logger.info("Test of page %s (revision %s) sent to %d address(es) by user %s", page.pk, revision_id, sent, user_id)
+    return sent
