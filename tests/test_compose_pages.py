@@ -214,3 +214,36 @@ def test_preview_modes_and_sizes_are_offered(index):
     page = make_newsletter(index)
     assert [mode for mode, _label in page.preview_modes] == ["email", "text"]
     assert {size["name"]: size["device_width"] for size in page.preview_sizes} == {"mobile": 375, "desktop": 1024}
+
+
+def test_editor_finds_the_email_settings_in_their_own_tab(index, admin_client):
+    response = admin_client.get(
+        reverse("wagtailadmin_pages:add", args=("wagtail_newsletter", "newsletterpage", index.pk))
+    )
+    assert response.status_code == 200
+    soup = BeautifulSoup(response.content, "html.parser")
+    tabs = [tab.get_text(" ", strip=True).split(" (")[0] for tab in soup.select("[role=tab]")]
+    assert tabs[:2] == ["Content", "Email"]
+    for name in ("subject", "preheader", "sender_name", "sender_email", "reply_to", "language", "tracking_enabled",
+                 "utm_source", "utm_medium", "utm_campaign", "theme"):  # fmt: skip
+        assert soup.find(attrs={"name": name}) is not None, name
+
+
+def test_archive_is_paginated(index, client, monkeypatch):
+    for number in range(3):
+        make_newsletter(index, slug=f"issue-{number}")
+    monkeypatch.setattr(NewsletterIndexPage, "per_page", 2)
+    first = BeautifulSoup(client.get(index.url).content, "html.parser")
+    second = BeautifulSoup(client.get(index.url, {"page": 2}).content, "html.parser")
+    assert len(first.find_all("li", class_="wn-archive-item")) == 2
+    assert [h.get_text() for h in second.select("li.wn-archive-item h2")] == ["Issue-0"]
+    assert first.find("a", rel="next")["href"] == "?page=2"
+
+
+def test_editor_text_is_escaped_in_the_document(index):
+    body = [{"type": "heading", "value": {"text": "<script>alert(1)</script>", "level": "2", "alignment": "left"}}]
+    page = make_newsletter(index, body=body, subject="<b>Big</b> news")
+    html = render_email_document(page)
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert "<title>&lt;b&gt;Big&lt;/b&gt; news</title>" in html
