@@ -19,8 +19,12 @@ from django.urls import reverse
 from home.models import HomePage
 from outbox.management.commands.smtp_catcher import OutboxHandler
 from outbox.messages import list_messages, store_message
+from wagtail.images.models import Image
 from wagtail.models import Page, Site
 
+from wagtail_newsletter.compose.checks import ERROR, preflight
+from wagtail_newsletter.compose.compiled import compile_page
+from wagtail_newsletter.compose.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
 from wagtail_newsletter.models import (
     Field,
     Group,
@@ -42,7 +46,7 @@ def demo_counts():
         model.__name__: model._default_manager.count()
         for model in (
             Subscriber, Group, Field, SubscriptionForm, SubscriptionFormField, Membership, StatusEvent,
-            Page, Site, get_user_model(),
+            Page, Site, get_user_model(), NewsletterTemplate, Image,
         )
     }  # fmt: skip
 
@@ -89,6 +93,39 @@ def test_setup_demo_run_twice_leaves_the_same_rows(demo):
     call_command("setup_demo", stdout=open(os.devnull, "w"))
     assert demo_counts() == first
     assert first["Subscriber"] == 5 and first["Group"] == 3 and first["Field"] == 3
+    assert first["NewsletterTemplate"] == 1 and first["Image"] == 1
+
+
+def test_setup_demo_publishes_a_welcome_issue_in_the_newsletter_archive(demo):
+    archive = NewsletterIndexPage.objects.get(title="Newsletter archive")
+    newsletter = NewsletterPage.objects.get(title="Welcome issue")
+    assert newsletter.live and newsletter.get_parent().pk == archive.pk
+    assert '{{ first_name|default:"there" }}' in newsletter.subject
+    assert newsletter.sender_email == "news@example.org"
+    kinds = [block.block_type for block in newsletter.body]
+    for kind in ("heading", "rich_text", "image", "button", "two_columns", "quote", "article_teaser", "footer"):
+        assert kind in kinds
+
+
+def test_setup_demo_welcome_issue_passes_the_preflight_checklist(demo):
+    newsletter = NewsletterPage.objects.get(title="Welcome issue")
+    errors = [check for check in preflight(compile_page(newsletter)) if check.level == ERROR]
+    assert errors == []
+
+
+def test_setup_demo_monthly_digest_template_copies_the_welcome_issue_blocks(demo):
+    template = NewsletterTemplate.objects.get(name="Monthly digest")
+    newsletter = NewsletterPage.objects.get(title="Welcome issue")
+    assert [block.block_type for block in template.body] == [block.block_type for block in newsletter.body]
+    assert template.sender_email == "news@example.org"
+
+
+def test_welcome_issue_web_version_greets_the_sample_reader_and_shows_the_banner(client, demo):
+    response = client.get(NewsletterPage.objects.get(title="Welcome issue").url)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "first_name" not in html
+    assert 'alt="A drawing of green hills under a yellow sun and a blue sky"' in html
 
 
 def test_setup_demo_replaces_wagtails_welcome_page_as_site_root(demo):

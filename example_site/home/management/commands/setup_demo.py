@@ -4,16 +4,22 @@ Idempotent: running it again updates the same rows instead of adding new ones.
 """
 
 import datetime
+from io import BytesIO
 
 from django.contrib.auth import get_user_model
+from django.core.files.images import ImageFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone, translation
+from PIL import Image as PILImage
+from PIL import ImageDraw
+from wagtail.images import get_image_model
 from wagtail.models import Page, Site
 
 from home.models import HomePage
 from wagtail_newsletter.audience.services import add_to_group, record_status_events
+from wagtail_newsletter.compose.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
 from wagtail_newsletter.models import Field, Group, Source, Status, Subscriber, SubscriptionForm, SubscriptionFormField
 
 ADMIN_USERNAME = "admin"
@@ -58,6 +64,15 @@ EMAIL_BODY = (
 )
 CONFIRMED_TEXT = "<p><b>You are subscribed. Welcome!</b> The next Weekly news will be in your inbox.</p>"
 
+ARCHIVE_TITLE = "Newsletter archive"
+ARCHIVE_SLUG = "newsletters"
+NEWSLETTER_TITLE = "Welcome issue"
+NEWSLETTER_SLUG = "welcome-issue"
+TEMPLATE_NAME = "Monthly digest"
+IMAGE_TITLE = "Demo newsletter banner"
+GREETING = '{{ first_name|default:"there" }}'
+POSTAL_ADDRESS = "Example newsletter site\n12 Harbour Street\n75001 Paris, France"
+
 
 class Command(BaseCommand):
     help = "Create or update the example site's demo content and an admin user (admin / admin)."
@@ -67,10 +82,13 @@ class Command(BaseCommand):
         call_command("createcachetable", verbosity=0)
         # The demo content is English whatever language happens to be active (model defaults are lazy texts).
         with transaction.atomic(), translation.override("en"):
-            form, home, groups = self.populate()
+            form, home, groups, archive, newsletter, template = self.populate()
         self.stdout.write(self.style.SUCCESS("Demo content is ready."))
         self.stdout.write(f"  Home page:   {home.title!r} carrying the form {form.name!r}")
         self.stdout.write(f"  Groups:      {', '.join(groups)}")
+        self.stdout.write(f"  Archive:     {archive.title!r} at {archive.url}")
+        self.stdout.write(f"  Newsletter:  {newsletter.title!r} at {newsletter.url} (theme {newsletter.theme!r})")
+        self.stdout.write(f"  Template:    {template.name!r} (Newsletter templates; “New newsletter from template”)")
         self.stdout.write(f"  Admin login: {ADMIN_USERNAME} / {ADMIN_PASSWORD}")
 
     def populate(self):
@@ -80,7 +98,10 @@ class Command(BaseCommand):
         home = self.ensure_home_page(form)
         self.ensure_subscribers(groups)
         self.ensure_admin_user()
-        return form, home, groups
+        archive = self.ensure_archive(home)
+        newsletter = self.ensure_newsletter(archive, home, self.ensure_banner_image())
+        template = self.ensure_template(newsletter)
+        return form, home, groups, archive, newsletter, template
 
     def ensure_groups(self):
         groups = {}
@@ -142,6 +163,7 @@ class Command(BaseCommand):
         if home.slug != "home" and not Page.objects.filter(depth=2, slug="home").exclude(pk=home.pk).exists():
             home.slug = "home"
             home.save_revision().publish()
+        home.refresh_from_db()  # publish() saved another instance: take its url_path before adding children
         return home
 
     def ensure_subscribers(self, groups):
@@ -174,3 +196,156 @@ class Command(BaseCommand):
         user.set_password(ADMIN_PASSWORD)
         user.save()
         return user
+
+    def ensure_archive(self, home):
+        archive = NewsletterIndexPage.objects.child_of(home).filter(slug=ARCHIVE_SLUG).first()
+        if archive is None:
+            archive = home.add_child(instance=NewsletterIndexPage(title=ARCHIVE_TITLE, slug=ARCHIVE_SLUG))
+        archive.title = ARCHIVE_TITLE
+        archive.introduction = "Every issue of our newsletter, newest first. Share the ones you like."
+        archive.save_revision().publish()
+        return archive
+
+    def ensure_banner_image(self):
+        """A Wagtail image of a banner drawn with Pillow (no file shipped with the example site)."""
+        image_model = get_image_model()
+        image = image_model.objects.filter(title=IMAGE_TITLE).first()
+        if image is None:
+            image = image_model(title=IMAGE_TITLE)
+            image.file = ImageFile(BytesIO(banner_png()), name="demo-newsletter-banner.png")
+            image.save()
+        return image
+
+    def ensure_newsletter(self, archive, home, image):
+        newsletter = NewsletterPage.objects.child_of(archive).filter(slug=NEWSLETTER_SLUG).first()
+        if newsletter is None:
+            newsletter = NewsletterPage(title=NEWSLETTER_TITLE, slug=NEWSLETTER_SLUG, subject="Welcome")
+            archive.add_child(instance=newsletter)
+        newsletter.title = NEWSLETTER_TITLE
+        newsletter.subject = f"Welcome to the Weekly news, {GREETING}!"
+        newsletter.preheader = "What to expect from us, and a few things worth reading this week."
+        newsletter.sender_name = "Example newsletter"
+        newsletter.sender_email = "news@example.org"
+        newsletter.reply_to = "news@example.org"
+        newsletter.language = "en"
+        newsletter.theme = "classic"
+        newsletter.utm_campaign = "welcome-issue"
+        newsletter.body = newsletter_body(home, image)
+        newsletter.search_description = "The first issue: what the Weekly news is about."
+        newsletter.save_revision().publish()
+        return newsletter
+
+    def ensure_template(self, newsletter):
+        values = NewsletterTemplate.values_from_page(newsletter)
+        values["subject"] = f"This month at the example site, {GREETING}"
+        values["preheader"] = "The month in a few minutes of reading."
+        template, _ = NewsletterTemplate.objects.update_or_create(
+            name=TEMPLATE_NAME,
+            defaults={**values, "description": "Our monthly issue: a greeting, news, two columns and the footer."},
+        )
+        return template
+
+
+def banner_png(width=1200, height=480):
+    """A PNG banner: a blue gradient, a sun and hills (made at run time with Pillow)."""
+    image = PILImage.new("RGB", (width, height))
+    draw = ImageDraw.Draw(image)
+    for y in range(height):
+        shade = y / height
+        draw.line([(0, y), (width, y)], fill=(int(26 + 120 * shade), int(86 + 110 * shade), int(219 + 20 * shade)))
+    draw.ellipse([width * 0.7, height * 0.15, width * 0.7 + 160, height * 0.15 + 160], fill=(255, 214, 102))
+    draw.polygon(
+        [(0, height), (0, height * 0.7), (width * 0.35, height * 0.45), (width * 0.7, height)], fill=(46, 125, 50)
+    )
+    draw.polygon([(width * 0.3, height), (width * 0.75, height * 0.55), (width, height * 0.75), (width, height)],
+                 fill=(67, 160, 71))  # fmt: skip
+    output = BytesIO()
+    image.save(output, "PNG")
+    return output.getvalue()
+
+
+def rich_text(html):
+    return {"text": html}
+
+
+def newsletter_body(home, image):
+    """The Welcome issue's blocks (raw StreamField data): one of each kind an editor uses most."""
+    return [
+        {"type": "heading", "value": {"text": "Welcome to the Weekly news", "level": "1", "alignment": "left"}},
+        {
+            "type": "rich_text",
+            "value": rich_text(
+                f"<p>Hello {GREETING},</p>"
+                "<p>Thanks for subscribing. Every week we send a short digest of what happened on the example "
+                'site, built with <a href="https://wagtail.org/">Wagtail</a>. This first issue shows what a '
+                "newsletter can hold.</p>"
+            ),
+        },
+        {
+            "type": "image",
+            "value": {
+                "image": image.pk,
+                "alt_text": "A drawing of green hills under a yellow sun and a blue sky",
+                "caption": "Spring is here.",
+                "link": "",
+            },
+        },
+        {
+            "type": "button",
+            "value": {"label": "Visit the site", "page": home.pk, "url": "", "alignment": "center"},
+        },
+        {
+            "type": "two_columns",
+            "value": {
+                "left": [
+                    {"type": "heading", "value": {"text": "What's new", "level": "3", "alignment": "left"}},
+                    {
+                        "type": "rich_text",
+                        "value": rich_text("<p>Sign-up forms with double opt-in, groups and custom fields.</p>"),
+                    },
+                ],
+                "right": [
+                    {"type": "heading", "value": {"text": "Coming next", "level": "3", "alignment": "left"}},
+                    {
+                        "type": "rich_text",
+                        "value": rich_text("<p>Campaigns, scheduled sending and reports on opens and clicks.</p>"),
+                    },
+                ],
+            },
+        },
+        {
+            "type": "quote",
+            "value": {"text": "Simplicity is prerequisite for reliability.", "attribution": "Edsger W. Dijkstra"},
+        },
+        {
+            "type": "article_teaser",
+            "value": {
+                "page": home.pk,
+                "title": "Subscribe a friend",
+                "summary": "The sign-up form on our home page takes a minute. Pass it on!",
+                "image": None,
+                "image_alt_text": "",
+                "link_label": "Open the home page",
+            },
+        },
+        {"type": "divider", "value": None},
+        {
+            "type": "social_links",
+            "value": {
+                "links": [
+                    {"network": "mastodon", "url": "https://mastodon.social/@wagtail"},
+                    {"network": "website", "url": "https://wagtail.org/"},
+                ],
+                "alignment": "center",
+            },
+        },
+        {
+            "type": "footer",
+            "value": {
+                "address": POSTAL_ADDRESS,
+                "text": "You receive this email because you subscribed on the example site.",
+                "unsubscribe_label": "",
+                "web_version_label": "",
+            },
+        },
+    ]
