@@ -133,13 +133,23 @@ def test_a_registered_theme_becomes_a_choice(settings):
     assert themes.get_theme("no-such-theme").name == themes.DEFAULT_THEME
 
 
-def test_web_version_replaces_merge_tags_with_sample_values(index, client):
+def test_web_version_is_public_so_variables_show_their_defaults(index, client):
     page = make_newsletter(index)
     response = client.get(page.url)
     assert response.status_code == 200
     html = response.content.decode()
     assert "{{" not in html
-    assert html == page.personalised_sample().html
+    assert "Hello there" in html and "Ada" not in html
+    anonymous = {"email": "", "first_name": "", "last_name": "", "language": page.language, "data": {}}
+    assert html == personalise(compile_page(page), anonymous).html
+
+
+def test_web_version_never_shows_the_preview_subscriber(index, client):
+    from wagtail_newsletter.models import Status, Subscriber
+
+    grace = Subscriber.objects.create(email="grace@example.org", first_name="Grace", status=Status.SUBSCRIBED)
+    page = make_newsletter(index, preview_subscriber=grace)
+    assert "Grace" not in client.get(page.url).content.decode()
 
 
 def test_archive_lists_live_newsletters_newest_first_with_share_links(index, client):
@@ -247,3 +257,18 @@ def test_editor_text_is_escaped_in_the_document(index):
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
     assert "<title>&lt;b&gt;Big&lt;/b&gt; news</title>" in html
+
+
+def test_preview_as_a_chosen_subscriber_uses_their_data_escaped(index, admin_client):
+    from wagtail_newsletter.models import Status, Subscriber
+
+    page = make_newsletter(index, body=[BODY[0]])
+    grace = Subscriber.objects.create(email="grace@example.org", first_name="<Grace>", status=Status.SUBSCRIBED)
+    preview_url = reverse("wagtailadmin_pages:preview_on_edit", args=(page.pk,))
+    data = {**preview_post_data(page), "preview_subscriber": str(grace.pk)}
+    assert admin_client.post(preview_url, data).json() == {"is_valid": True, "is_available": True}
+    html = admin_client.get(preview_url, {"mode": "email"}).content.decode()
+    assert "Hello &lt;Grace&gt;" in html
+    assert html == personalise(compile_page(page), grace).html
+    text = admin_client.get(preview_url, {"mode": "text"}).content.decode()
+    assert "Hello <Grace>" in text

@@ -60,28 +60,37 @@ class NewsletterPageMixin:
 
         return render_email_document(self, request=request)
 
-    def personalised_sample(self):
-        """The newsletter as ``personalise`` makes it for the sample recipient (a PersonalisedEmail).
+    def personalised_for(self, recipient):
+        """The newsletter as ``personalise`` makes it for ``recipient`` (a Subscriber or a mapping).
 
-        Compiled without the request, like a send: the preview is byte-for-byte what the sample recipient would get.
+        Compiled without the request, like a send: the preview is byte-for-byte what that recipient would get.
         """
-        from .compiled import compile_page, page_base_url
-        from .personalise import personalise, sample_recipient
+        from .compiled import compile_page
+        from .personalise import personalise
 
-        recipient = sample_recipient(language=self.language, base_url=page_base_url(self))
         return personalise(compile_page(self), recipient)
 
+    def preview_recipient(self):
+        """The subscriber chosen in "Preview as", else the sample recipient."""
+        from .compiled import page_base_url
+        from .personalise import sample_recipient
+
+        subscriber = getattr(self, "preview_subscriber", None)
+        return subscriber or sample_recipient(language=self.language, base_url=page_base_url(self))
+
+    def personalised_sample(self):
+        return self.personalised_for(self.preview_recipient())
+
     def serve(self, request, *args, **kwargs):
-        """The web version: the email as a sample reader would see it."""
+        """The web version: public, so nobody's data: every variable shows its default."""
         return HttpResponse(self.web_version_html(request), content_type="text/html; charset=utf-8")
 
     def web_version_html(self, request=None):
-        try:
-            return self.personalised_sample().html
-        except ImportError:  # the compile pipeline is not there (yet): the document as written
-            return self.render_email_document(request)
+        anonymous = {"email": "", "first_name": "", "last_name": "", "language": self.language, "data": {}}
+        return self.personalised_for(anonymous).html
 
     def serve_preview(self, request, mode_name):
+        # The preview posts the whole edit form, so a newly chosen "Preview as" subscriber applies at once.
         personalised = self.personalised_sample()
         if mode_name == "text":
             return HttpResponse(personalised.text, content_type="text/plain; charset=utf-8")
@@ -127,6 +136,15 @@ class AbstractNewsletterPage(NewsletterPageMixin, Page):
         _("UTM campaign"), max_length=100, blank=True, help_text=_("Empty: the page's slug.")
     )
     theme = models.CharField(_("theme"), max_length=50, choices=theme_choices, default=DEFAULT_THEME)
+    preview_subscriber = models.ForeignKey(
+        "wagtail_newsletter.Subscriber",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("preview as"),
+        help_text=_("The preview shows the newsletter with this subscriber's data. Empty: sample data."),
+    )
 
     content_panels = Page.content_panels + [FieldPanel("theme"), FieldPanel("body")]
     email_panels = [
@@ -139,6 +157,7 @@ class AbstractNewsletterPage(NewsletterPageMixin, Page):
             heading=_("Sender"),
         ),
         FieldPanel("language"),
+        FieldPanel("preview_subscriber"),
         MultiFieldPanel(
             [
                 FieldPanel("tracking_enabled"),
