@@ -25,8 +25,9 @@ CATALOGUES = [
 ]
 catalogue_ids = [path.parent.parent.parent.parent.name for path in CATALOGUES]
 
-# What must survive translation untouched: %(name)s / %s / %d, {{ variables }}, HTML tags.
-PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\{.*?\}\}|</?\w+[^>]*>")
+# What must survive translation untouched: %(name)s / %s / %d, the names in {{ variables }} (a quoted
+# default such as {{ first_name|default:"there" }} is text, so it is translated), HTML tags.
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\{\s*[^|}\s]+|</?\w+[^>]*>")
 
 
 def read_po(path):
