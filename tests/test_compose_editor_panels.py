@@ -89,3 +89,11 @@ def test_create_view_offers_variables_but_no_checklist_yet(admin_client, archive
 def test_other_pages_have_no_newsletter_panels(admin_client, archive):
     soup = edit_page(admin_client, archive)
     assert panel(soup, "newsletter-variables") is None and panel(soup, "newsletter-checklist") is None
+
+
+def test_rich_text_toolbar_control_for_variables_is_registered():
+    from wagtail.rich_text import features
+
+    plugin = features.get_editor_plugin("draftail", "newsletter-variable")
+    assert plugin is not None
+    assert "wagtail_newsletter/js/variable_control.js" in str(plugin.media)

@@ -1,6 +1,7 @@
 """Newsletter templates: "Save as template", "New newsletter from template", and the independence of the copies."""
 
 import pytest
+from bs4 import BeautifulSoup
 from django.urls import reverse
 from django.utils import formats, timezone
 
@@ -159,3 +160,15 @@ def test_adding_a_newsletter_without_templates_opens_the_editor(admin_client, ar
 def test_archive_page_header_offers_new_from_template(admin_client, archive, template):
     listing = admin_client.get(reverse("wagtailadmin_explore", args=[archive.pk])).content.decode()
     assert reverse(FROM_TEMPLATE) + f"?parent={archive.pk}" in listing
+
+
+def test_template_listing_offers_new_newsletter_from_each_template(admin_client, archive, template):
+    listing = admin_client.get(reverse(NewsletterTemplate.snippet_viewset.get_url_name("list"))).content.decode()
+    assert "Monthly" in listing
+    assert reverse(FROM_TEMPLATE) + f"?template={template.pk}" in listing
+
+
+def test_chooser_preselects_the_template_from_the_listing(admin_client, archive, template):
+    response = admin_client.get(reverse(FROM_TEMPLATE) + f"?template={template.pk}")
+    chooser = BeautifulSoup(response.content, "html.parser")
+    assert chooser.find("input", attrs={"name": "template", "value": str(template.pk)}).has_attr("checked")

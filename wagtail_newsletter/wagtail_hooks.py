@@ -4,8 +4,10 @@ from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
 from .admin.bulk_actions import SUBSCRIBER_BULK_ACTIONS
+from .admin.compose_templates import NewsletterTemplateViewSet
 from .admin.viewsets import NewsletterViewSetGroup
 
+NewsletterViewSetGroup.items += (NewsletterTemplateViewSet,)  # newsletter templates (admin/compose_templates.py)
 register_snippet(NewsletterViewSetGroup)
 
 # Registered after wagtail.snippets' own actions (higher order) so that our soft delete replaces
@@ -15,7 +17,7 @@ for _action in SUBSCRIBER_BULK_ACTIONS:
 
 
 # Editor tools around newsletter pages (admin/compose_*): test send, templates, checklist and variables panels.
-from .admin import compose_templates, compose_test_send  # noqa: E402
+from .admin import compose_editor, compose_templates, compose_test_send  # noqa: E402
 from .admin.compose_editor import newsletter_page_viewset  # noqa: E402
 from .admin.compose_urls import admin_urls as compose_admin_urls  # noqa: E402
 
@@ -27,3 +29,4 @@ hooks.register("register_page_header_buttons", compose_templates.index_page_butt
 hooks.register("register_page_listing_more_buttons", compose_templates.index_page_buttons)
 hooks.register("register_snippet_listing_buttons", compose_templates.template_listing_buttons)
 hooks.register("before_create_page", compose_templates.offer_templates_before_create)
+hooks.register("register_rich_text_features", compose_editor.register_variable_control)

@@ -7,6 +7,7 @@ add them; every other page view stays Wagtail's.
 import logging
 
 from django.utils.translation import gettext_lazy
+from wagtail.admin.rich_text.editors.draftail.features import ControlFeature
 from wagtail.admin.ui.side_panels import BaseSidePanel
 from wagtail.admin.views.pages.create import CreateView
 from wagtail.admin.views.pages.edit import EditView
@@ -19,6 +20,9 @@ from ..compose.models import NewsletterPage
 from .compose_pages import checklist
 
 logger = logging.getLogger(__name__)
+
+# A rich text feature: a toolbar control inserting a variable (list a block's features to enable it).
+VARIABLE_FEATURE = "newsletter-variable"
 
 # Defaults offered with the copied tag of variables that may be empty for some subscribers.
 _NAME_DEFAULTS = {"first_name": gettext_lazy("there"), "full_name": gettext_lazy("there")}
@@ -124,3 +128,12 @@ class NewsletterPageViewSet(PageViewSet):
 
 
 newsletter_page_viewset = NewsletterPageViewSet("newsletter_pages")
+
+
+def register_variable_control(features):
+    """register_rich_text_features: the Draftail control inserting a variable; it lists the Variables panel's rows."""
+    features.register_editor_plugin(
+        "draftail",
+        VARIABLE_FEATURE,
+        ControlFeature({"type": VARIABLE_FEATURE}, js=["wagtail_newsletter/js/variable_control.js"]),
+    )

@@ -22,6 +22,7 @@ from wagtail.admin.action_menu import ActionMenuItem
 from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.snippets.views.snippets import SnippetViewSet
 
 from ..compose.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
 from .compose_pages import editable_newsletter_page, is_newsletter_page, page_breadcrumbs
@@ -256,3 +257,15 @@ def offer_templates_before_create(request, parent_page, page_class):
     ):
         return redirect(reverse("newsletter_compose:from_template") + "?" + urlencode({"parent": parent_page.pk}))
     return None
+
+
+class NewsletterTemplateViewSet(SnippetViewSet):
+    """Newsletter templates in the "Newsletter" menu; each row offers "New newsletter from template"."""
+
+    model = NewsletterTemplate
+    icon = "doc-empty-inverse"
+    menu_label = gettext_lazy("Newsletter templates")
+    list_display = ["name", "theme", "subject", "created_at"]
+    search_fields = ["name", "description", "subject"]
+    search_backend_name = None
+    ordering = "name"

@@ -118,6 +118,7 @@ class TestSendView(WagtailAdminTemplateMixin, FormView):
             edit_url=reverse("wagtailadmin_pages:edit", args=[self.page.pk]),
             submit_button_label=_("Send test"),
             submit_button_active_label=_("Sending…"),
+            media=context["form"].media,  # the subscriber chooser's JavaScript
         )
         return context
 
