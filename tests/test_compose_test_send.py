@@ -4,6 +4,7 @@ from email.utils import getaddresses, parseaddr
 
 import pytest
 from django.urls import reverse
+from wagtail.models import PageLogEntry
 
 from tests.compose_editor_fixtures import make_newsletter
 from wagtail_newsletter.audience.fields import InvalidValue
@@ -133,6 +134,7 @@ def test_invalid_addresses_are_rejected_and_nothing_is_sent(
     assert response.status_code == 200
     assert "nope" in response.content.decode()
     assert callbacks == [] and smtp_server.messages == []
+    assert not PageLogEntry.objects.filter(action="wagtail_newsletter.test_send").exists()
 
 
 def test_unknown_subscriber_address_is_rejected(
@@ -178,3 +180,14 @@ def test_editor_of_the_archive_may_send_a_test(
 
 def test_other_page_types_have_no_test_send(admin_client, archive):
     assert admin_client.get(send_test_url(archive)).status_code == 404
+
+
+def test_page_history_records_the_test_and_its_addresses(
+    admin_client, newsletter, smtp_server, django_capture_on_commit_callbacks
+):
+    post_test(admin_client, newsletter, django_capture_on_commit_callbacks, addresses="qa@example.org, b@example.org")
+    entry = PageLogEntry.objects.get(page=newsletter, action="wagtail_newsletter.test_send")
+    assert entry.revision_id == newsletter.latest_revision_id
+    assert entry.message == "Test sent to qa@example.org, b@example.org"
+    history = admin_client.get(reverse("wagtailadmin_pages:history", args=[newsletter.pk])).content.decode()
+    assert "Test sent to qa@example.org, b@example.org" in history

@@ -30,3 +30,4 @@ hooks.register("register_page_listing_more_buttons", compose_templates.index_pag
 hooks.register("register_snippet_listing_buttons", compose_templates.template_listing_buttons)
 hooks.register("before_create_page", compose_templates.offer_templates_before_create)
 hooks.register("register_rich_text_features", compose_editor.register_variable_control)
+hooks.register("register_log_actions", compose_test_send.register_log_actions)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic import FormView
 from wagtail.admin.action_menu import ActionMenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.log_actions import LogFormatter, log
 from wagtail.snippets.widgets import AdminSnippetChooser
 
 from .. import taskqueue
@@ -30,6 +31,21 @@ from .compose_pages import (
 )
 
 TASK = "wagtail_newsletter.send.test_send.send_test_task"
+# The page's history records each test: who sent which revision to which addresses.
+LOG_ACTION = "wagtail_newsletter.test_send"
+
+
+class TestSentLogFormatter(LogFormatter):
+    label = gettext_lazy("Send test")
+
+    def format_message(self, log_entry):
+        addresses = ", ".join((log_entry.data or {}).get("addresses", []))
+        return _("Test sent to %(addresses)s") % {"addresses": addresses}
+
+
+def register_log_actions(actions):
+    """register_log_actions hook."""
+    actions.register_action(LOG_ACTION)(TestSentLogFormatter)
 
 
 class TestSendForm(forms.Form):
@@ -131,6 +147,8 @@ class TestSendView(WagtailAdminTemplateMixin, FormView):
         addresses = form.cleaned_data["addresses"]
         subscriber = form.render_as()
         with transaction.atomic():
+            # Who the test was rendered as stays out of the page's history (it is personal data).
+            log(self.page, LOG_ACTION, user=self.request.user, revision=self.revision, data={"addresses": addresses})
             taskqueue.enqueue_on_commit(
                 TASK, self.revision.pk, addresses, subscriber.pk if subscriber else None, self.request.user.pk
             )
