@@ -191,3 +191,10 @@ def test_page_history_records_the_test_and_its_addresses(
     assert entry.message == "Test sent to qa@example.org, b@example.org"
     history = admin_client.get(reverse("wagtailadmin_pages:history", args=[newsletter.pk])).content.decode()
     assert "Test sent to qa@example.org, b@example.org" in history
+
+
+def test_newsletter_without_sender_address_comes_from_the_sites_default_sender(smtp_server, archive, settings):
+    settings.DEFAULT_FROM_EMAIL = "Example club <club@example.org>"
+    page = make_newsletter(archive, sender_name="", sender_email="")
+    send_test_task(page.latest_revision_id, ["qa@example.org"])
+    assert parseaddr(smtp_server.wait_for(1)[0]["message"]["From"]) == ("Example club", "club@example.org")
