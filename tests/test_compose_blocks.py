@@ -1,5 +1,7 @@
 """The email blocks render table-based, email-safe HTML."""
 
+import re
+
 import pytest
 from bs4 import BeautifulSoup
 from django.core.exceptions import ValidationError
@@ -57,9 +59,18 @@ def test_rich_text_renders_inside_a_layout_table():
     assert cell.find("li").get_text() == "one"
 
 
-def test_rich_text_offers_only_email_safe_features():
+def test_rich_text_offers_only_email_safe_features_and_the_variable_control():
     features = blocks.TextBlock().child_blocks["text"].features
-    assert features == ["bold", "italic", "link", "ol", "ul", "h2", "h3"]
+    assert features == ["bold", "italic", "link", "ol", "ul", "h2", "h3", "newsletter-variable"]
+
+
+def test_variable_control_is_a_toolbar_control_not_stored_markup():
+    from wagtail.admin.rich_text.converters.contentstate import ContentstateConverter
+
+    converter = ContentstateConverter(blocks.RICH_TEXT_FEATURES)
+    html = '<p>Hello {{ first_name|default:"there" }}</p>'
+    round_trip = converter.to_database_format(converter.from_database_format(html))
+    assert re.sub(r' data-block-key="[^"]*"', "", round_trip) == html
 
 
 def test_image_renders_an_absolute_retina_rendition_with_alt_text(image):

@@ -13,7 +13,8 @@ from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
 
 # Rich-text features that mail clients render reliably.
-RICH_TEXT_FEATURES = ["bold", "italic", "link", "ol", "ul", "h2", "h3"]
+# "newsletter-variable" is the toolbar control that inserts a personalisation variable (admin/compose_editor.py).
+RICH_TEXT_FEATURES = ["bold", "italic", "link", "ol", "ul", "h2", "h3", "newsletter-variable"]
 
 ALIGNMENT_CHOICES = [("left", _("Left")), ("center", _("Centre")), ("right", _("Right"))]
 
