@@ -261,3 +261,14 @@ def test_smtp_catcher_command_stores_mail_and_stops_on_sigterm(tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
             raise
     assert code == 0
+
+
+@pytest.mark.django_db
+def test_setup_demo_points_the_site_at_the_base_url(settings):
+    from wagtail.models import Site
+
+    settings.WAGTAIL_NEWSLETTER = {**settings.WAGTAIL_NEWSLETTER, "BASE_URL": "http://127.0.0.1:8000"}
+    call_command("setup_demo", stdout=open(os.devnull, "w"))
+    site = Site.objects.get(is_default_site=True)
+    assert (site.hostname, site.port) == ("127.0.0.1", 8000)
+    assert site.root_url == "http://127.0.0.1:8000"

@@ -5,6 +5,7 @@ Idempotent: running it again updates the same rows instead of adding new ones.
 
 import datetime
 from io import BytesIO
+from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
 from django.core.files.images import ImageFile
@@ -20,6 +21,7 @@ from wagtail.models import Page, Site
 from home.models import HomePage
 from wagtail_newsletter.audience.services import add_to_group, record_status_events
 from wagtail_newsletter.compose.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
+from wagtail_newsletter.conf import newsletter_settings
 from wagtail_newsletter.models import Field, Group, Source, Status, Subscriber, SubscriptionForm, SubscriptionFormField
 
 ADMIN_USERNAME = "admin"
@@ -156,6 +158,10 @@ class Command(BaseCommand):
         old_root = site.root_page.specific if site.root_page_id else None
         site.root_page = home
         site.site_name = "Example newsletter site"
+        # Page links in newsletters are built from the Site: make them point where the demo really runs.
+        base = urlsplit(newsletter_settings.BASE_URL or "http://127.0.0.1:8000")
+        site.hostname = base.hostname or "localhost"
+        site.port = base.port or (443 if base.scheme == "https" else 80)
         site.save()
         if old_root is not None and not isinstance(old_root, HomePage) and old_root.depth == 2:
             # Wagtail's "Welcome to your new Wagtail site!" page: replaced by ours.
