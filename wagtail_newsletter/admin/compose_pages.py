@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from wagtail.admin.action_menu import ActionMenuItem
 from wagtail.models import Page
 
 from ..compose.models import NewsletterPageMixin
@@ -12,6 +13,16 @@ from ..compose.models import NewsletterPageMixin
 
 def is_newsletter_page(page):
     return isinstance(page, NewsletterPageMixin)
+
+
+class NewsletterEditMenuItem(ActionMenuItem):
+    """An action-menu item shown in the edit view of a saved newsletter page, to users who may edit it."""
+
+    def is_shown(self, context):
+        page = context.get("page")
+        if context["view"] != "edit" or page is None or not is_newsletter_page(page):
+            return False
+        return self.get_user_page_permissions_tester(context).can_edit()
 
 
 def editable_newsletter_page(request, page_id):

@@ -18,14 +18,13 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView
-from wagtail.admin.action_menu import ActionMenuItem
 from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from ..compose.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
-from .compose_pages import editable_newsletter_page, is_newsletter_page, page_breadcrumbs
+from .compose_pages import NewsletterEditMenuItem, editable_newsletter_page, page_breadcrumbs
 
 template_permission_policy = ModelPermissionPolicy(NewsletterTemplate)
 
@@ -191,7 +190,7 @@ class NewFromTemplateView(WagtailAdminTemplateMixin, FormView):
         return redirect("wagtailadmin_pages:edit", page.pk)
 
 
-class SaveAsTemplateMenuItem(ActionMenuItem):
+class SaveAsTemplateMenuItem(NewsletterEditMenuItem):
     """ "Save as template…" in the action menu of a saved newsletter page."""
 
     label = gettext_lazy("Save as template…")
@@ -200,14 +199,8 @@ class SaveAsTemplateMenuItem(ActionMenuItem):
     order = 910
 
     def is_shown(self, context):
-        page = context.get("page")
-        if context["view"] != "edit" or page is None or not is_newsletter_page(page):
-            return False
         user = context["request"].user
-        return (
-            self.get_user_page_permissions_tester(context).can_edit()
-            and template_permission_policy.user_has_permission(user, "add")
-        )  # fmt: skip
+        return super().is_shown(context) and template_permission_policy.user_has_permission(user, "add")
 
     def get_url(self, parent_context):
         return reverse("newsletter_compose:save_template", args=[parent_context["page"].pk])

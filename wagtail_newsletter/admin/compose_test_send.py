@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic import FormView
-from wagtail.admin.action_menu import ActionMenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.log_actions import LogFormatter, log
 from wagtail.snippets.widgets import AdminSnippetChooser
@@ -23,9 +22,9 @@ from ..audience.fields import InvalidValue, normalise_email
 from ..audience.models import Subscriber
 from ..send.test_send import MAX_TEST_ADDRESSES, parse_test_addresses, sender_problems
 from .compose_pages import (
+    NewsletterEditMenuItem,
     checklist,
     editable_newsletter_page,
-    is_newsletter_page,
     no_revision_message,
     page_breadcrumbs,
 )
@@ -164,19 +163,13 @@ class TestSendView(WagtailAdminTemplateMixin, FormView):
         return redirect("wagtailadmin_pages:edit", self.page.pk)
 
 
-class TestSendMenuItem(ActionMenuItem):
+class TestSendMenuItem(NewsletterEditMenuItem):
     """ "Send test…" in the action menu of a saved newsletter page, for users who may edit it."""
 
     label = gettext_lazy("Send test…")
     name = "action-newsletter-test-send"
     icon_name = "mail"
     order = 900
-
-    def is_shown(self, context):
-        page = context.get("page")
-        if context["view"] != "edit" or page is None or not is_newsletter_page(page):
-            return False
-        return self.get_user_page_permissions_tester(context).can_edit()
 
     def get_url(self, parent_context):
         return reverse("newsletter_compose:test_send", args=[parent_context["page"].pk])
