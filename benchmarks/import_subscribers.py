@@ -1,7 +1,7 @@
 """Benchmark: import N subscribers from a CSV file into a fresh PostgreSQL database.
 
     python benchmarks/import_subscribers.py --rows 1000000 \
-        [--database-url postgres://postgres@127.0.0.1:5432/test] [--bench-db wn_bench] [--chunk-size 5000]
+        [--database-url postgres://postgres@127.0.0.1:5432/test] [--bench-db wn_bench] [--chunk-size 5000] [--writers 2]
 
 Generates a CSV (custom fields, ~0.1 % invalid rows) in a temporary directory, (re)creates the
 database ``wn_bench`` on the server of ``--database-url``, migrates it, then runs the
@@ -102,7 +102,7 @@ def django_env(db_url):
     return env
 
 
-def child_import(csv_path, chunk_size):
+def child_import(csv_path, chunk_size, writers):
     """Runs in the child process: the same code path as ``manage.py newsletter_import``."""
     import django
 
@@ -110,7 +110,19 @@ def child_import(csv_path, chunk_size):
     from django.conf import settings
     from django.core.management import call_command
 
+    from wagtail_newsletter.audience import importing
     from wagtail_newsletter.audience.models import Field
+    from wagtail_newsletter.management.commands import newsletter_import
+
+    if writers:
+        importing.WRITER_CONNECTIONS = writers
+    results = []
+
+    def import_subscribers(*args, **kwargs):  # the command's own call, its result kept for the report
+        results.append(importing.import_subscribers(*args, **kwargs))
+        return results[-1]
+
+    newsletter_import.import_subscribers = import_subscribers
 
     if chunk_size:
         settings.WAGTAIL_NEWSLETTER = {**getattr(settings, "WAGTAIL_NEWSLETTER", {}), "IMPORT_CHUNK_SIZE": chunk_size}
@@ -129,7 +141,7 @@ def child_import(csv_path, chunk_size):
         "status_events": StatusEvent.objects.count(),
     }
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    print(json.dumps({"seconds": elapsed, "peak_rss_mb": peak_kb / 1024, **counts}))
+    print(json.dumps({"seconds": elapsed, "peak_rss_mb": peak_kb / 1024, "writers": results[0].writers, **counts}))
 
 
 def main():
@@ -138,10 +150,11 @@ def main():
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/test")
     parser.add_argument("--bench-db", default="wn_bench")
     parser.add_argument("--chunk-size", type=int, default=0, help="IMPORT_CHUNK_SIZE (default: the setting)")
+    parser.add_argument("--writers", type=int, default=0, help="writer connections (default: WRITER_CONNECTIONS)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child_import(args.child, args.chunk_size)
+        return child_import(args.child, args.chunk_size, args.writers)
 
     db_url = with_database(args.database_url, args.bench_db)
     with tempfile.TemporaryDirectory(prefix="wn_import_bench_") as tmp:
@@ -156,7 +169,8 @@ def main():
         env = django_env(db_url)
         subprocess.run([sys.executable, os.path.join(SITE, "manage.py"), "migrate", "-v0"], env=env, check=True)
 
-        command = [sys.executable, os.path.abspath(__file__), "--child", csv_path, "--chunk-size", str(args.chunk_size)]
+        command = [sys.executable, os.path.abspath(__file__), "--child", csv_path]
+        command += ["--chunk-size", str(args.chunk_size), "--writers", str(args.writers)]
         wall_started = time.perf_counter()
         child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
         output = child.stdout.read()
@@ -177,6 +191,7 @@ def main():
         f"{report['status_events']:,} status events (expected {args.rows - invalid:,})"
     )
     print(f"import: {report['seconds']:.1f}s  {rate:,.0f} rows/s  (process wall time incl. startup {wall:.1f}s)")
+    print(f"writer connections: {report['writers']}")
     print(f"peak RSS of the importing process: {usage.ru_maxrss / 1024:.0f} MB")
     print(f"reference: PostgreSQL COPY of the same CSV: {copy_seconds:.1f}s  {copy_rate:,.0f} rows/s")
     print(f"ratio import/COPY: {rate / copy_rate:.2f}")

@@ -16,14 +16,14 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ..conf import newsletter_settings
 from .fields import InvalidValue, clean_text, coerce_field_value, normalise_email
 from .import_readers import Formula, ImportFileError, cell_text
-from .import_writers import chunk_writer
+from .import_writers import can_write_in_parallel, chunk_writer, write_chunks
 from .models import Field
 
 IGNORE = ""
@@ -43,6 +43,8 @@ _ALIASES = {
 }  # fmt: skip
 MAX_KEPT_REJECTS = 10_000
 _LANGUAGE_MAX_LENGTH = 10
+# Database connections writing an import in parallel (PostgreSQL, outside a transaction).
+WRITER_CONNECTIONS = 2
 
 
 class InvalidMapping(ImportFileError):
@@ -136,6 +138,7 @@ class ImportResult:
     restored: int = 0  # deleted subscribers brought back (counted in ``updated`` too)
     rows_read: int = 0
     dry_run: bool = False
+    writers: int = 1  # database connections that wrote the chunks
     rejects: list = field(default_factory=list)  # the first MAX_KEPT_REJECTS (line, email, reason)
 
     def reject(self, line, email, reason):
@@ -287,21 +290,25 @@ def _read_ahead(chunks):
     stop = threading.Event()
     done = object()
 
+    def offer(item):
+        # Never block for good: the consumer may have stopped (an error) and will not take it.
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce():
         with translation.override(language):
             try:
                 for chunk in chunks:
-                    while not stop.is_set():
-                        try:
-                            handoff.put(chunk, timeout=0.5)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
+                    if not offer(chunk):
                         return
-                handoff.put(done)
+                offer(done)
             except BaseException as exc:  # handed to the consumer, raised there
-                handoff.put(exc)
+                offer(exc)
 
     thread = threading.Thread(target=produce, name="wagtail_newsletter-import-reader", daemon=True)
     thread.start()
@@ -322,28 +329,39 @@ def import_subscribers(table, mapping, groups=(), *, dry_run=False, progress=Non
     key, or "" to ignore); ``groups`` are Group objects or ids every imported subscriber joins.
     A broken file raises ImportFileError before anything is written. ``dry_run`` computes the same
     result and rolls everything back. ``progress(done, total)`` is called after each chunk.
+    On PostgreSQL, outside a transaction, ``WRITER_CONNECTIONS`` connections write chunks in parallel.
     """
     fields = custom_fields()
     resolved = resolve_mapping(table.headers, mapping, fields)
     table.check()
     group_ids = [getattr(group, "pk", group) for group in groups]
     reader = _RowReader(table.headers, resolved, fields)
-    result = ImportResult(dry_run=dry_run)
     read_counts = ImportResult()
-    writer = chunk_writer(result, group_ids, actor=actor, note=note)
+    count = WRITER_CONNECTIONS if can_write_in_parallel(dry_run) else 1
+    # One timestamp for the whole import: rows it created are recognised in later chunks.
+    now = timezone.now()
+    writers = [chunk_writer(ImportResult(), group_ids, actor=actor, note=note, now=now) for _index in range(count)]
     chunks = _read_ahead(_read_chunks(table, reader, newsletter_settings.IMPORT_CHUNK_SIZE, read_counts))
-    with transaction.atomic() if dry_run else contextlib.nullcontext():
-        for pending in chunks:
-            writer.write(pending)
-            if progress:
-                progress(*table.progress())
-        if progress:
-            progress(*table.progress())
+    report = (lambda: progress(*table.progress())) if progress else None
+    with contextlib.closing(chunks), transaction.atomic() if dry_run else contextlib.nullcontext():
+        write_chunks(chunks, writers, report)
+        if report:
+            report()
         if dry_run:
             transaction.set_rollback(True)
-    result.rows_read = read_counts.rows_read
+    result = ImportResult(dry_run=dry_run, writers=count, rows_read=read_counts.rows_read)
+    written = []
+    for writer in writers:
+        counts = writer.result
+        result.created += counts.created
+        result.updated += counts.updated
+        result.rejected += counts.rejected
+        result.merged += counts.merged
+        result.restored += counts.restored
+        written += counts.rejects
     result.merged += read_counts.merged
     result.rejected += read_counts.rejected
-    # Reading rejects first (they are in line order), then the writer's (suppressed, being erased).
-    result.rejects = (read_counts.rejects + result.rejects)[:MAX_KEPT_REJECTS]
+    # Reading rejects first (they are in line order), then the writers' (suppressed, being erased).
+    written.sort(key=lambda reject: reject[0])
+    result.rejects = (read_counts.rejects + written)[:MAX_KEPT_REJECTS]
     return result
