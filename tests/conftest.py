@@ -8,6 +8,7 @@ import threading
 import pytest
 from aiosmtpd.controller import Controller
 from django.core.cache import caches
+from django.utils import translation
 
 # Fixtures of the subscription form tests (a form snippet, a valid submission) and of the browser tests.
 pytest_plugins = ["tests.signup_fixtures", "tests.live_site", "tests.compose_editor_fixtures"]
@@ -54,6 +55,14 @@ def smtp_server(settings):
     settings.EMAIL_PORT = handler.port
     yield handler
     controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A test that requested a page in French must not leave French active for the next one."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -34,6 +34,16 @@ BROWSER_TEST = [
 ]
 
 
+def stop_process(process, timeout):
+    """SIGTERM a process started with ``start_new_session=True``; kill its whole group if it lingers."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
 def wait_until_serving(url, process, log_path, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -79,12 +89,7 @@ def live_site(django_db_serialized_rollback, transactional_db, smtp_server, tmp_
         wait_until_serving(f"{base_url}/admin/login/", process, log_path)
         yield base_url
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_process(process, timeout=15)
         log.close()
 
 

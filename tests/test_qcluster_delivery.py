@@ -1,7 +1,6 @@
 """A real ``qcluster`` process delivers the confirmation email to a real SMTP server."""
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from django_q.conf import Conf
 
 from wagtail_newsletter.models import Consent
 
+from .live_site import stop_process
 from .signup_fixtures import subscribe_url, valid_post
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,12 +48,7 @@ def qcluster(smtp_server, tmp_path):
     )
     process.log_path = tmp_path / "qcluster.log"
     yield process
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+    stop_process(process, timeout=20)
     log.close()
 
 

@@ -25,6 +25,28 @@ class NewsletterEditMenuItem(ActionMenuItem):
         return self.get_user_page_permissions_tester(context).can_edit()
 
 
+class NewsletterToolViewMixin:
+    """An admin tool about one newsletter page (test send, save as template): the page from the URL, checked
+    editable, shown as the subtitle and in the breadcrumbs. Subclasses name their ``url_name``."""
+
+    url_name = None
+
+    def dispatch(self, request, *args, **kwargs):
+        self.page = editable_newsletter_page(request, kwargs["page_id"])
+        self.check_tool_permission(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    def check_tool_permission(self, request):
+        """Raise PermissionDenied if the tool needs more than editing the page."""
+
+    def get_page_subtitle(self):
+        return self.page.get_admin_display_title()
+
+    def get_breadcrumbs_items(self):
+        url = reverse(self.url_name, args=[self.page.pk])
+        return page_breadcrumbs(self.breadcrumbs_items, self.page, self.page_title, url)
+
+
 def editable_newsletter_page(request, page_id):
     """The specific NewsletterPage ``page_id``: 404 for other types, PermissionDenied unless the user may edit it."""
     page = get_object_or_404(Page, pk=page_id).specific

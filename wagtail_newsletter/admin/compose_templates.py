@@ -24,7 +24,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from ..compose.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
-from .compose_pages import NewsletterEditMenuItem, editable_newsletter_page, page_breadcrumbs
+from .compose_pages import NewsletterEditMenuItem, NewsletterToolViewMixin
 
 template_permission_policy = ModelPermissionPolicy(NewsletterTemplate)
 
@@ -75,24 +75,16 @@ class SaveAsTemplateForm(forms.Form):
                                   required=False)  # fmt: skip
 
 
-class SaveAsTemplateView(WagtailAdminTemplateMixin, FormView):
+class SaveAsTemplateView(NewsletterToolViewMixin, WagtailAdminTemplateMixin, FormView):
     template_name = "wagtail_newsletter/admin/compose/save_as_template.html"
     form_class = SaveAsTemplateForm
     header_icon = "doc-empty-inverse"
     page_title = gettext_lazy("Save as template")
+    url_name = "newsletter_compose:save_template"
 
-    def dispatch(self, request, *args, **kwargs):
-        self.page = editable_newsletter_page(request, kwargs["page_id"])
+    def check_tool_permission(self, request):
         if not template_permission_policy.user_has_permission(request.user, "add"):
             raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_page_subtitle(self):
-        return self.page.get_admin_display_title()
-
-    def get_breadcrumbs_items(self):
-        url = reverse("newsletter_compose:save_template", args=[self.page.pk])
-        return page_breadcrumbs(self.breadcrumbs_items, self.page, self.page_title, url)
 
     def get_initial(self):
         return {"name": self.page.get_admin_display_title()}

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic import FormView
@@ -23,10 +24,9 @@ from ..audience.models import Subscriber
 from ..send.test_send import MAX_TEST_ADDRESSES, parse_test_addresses, sender_problems
 from .compose_pages import (
     NewsletterEditMenuItem,
+    NewsletterToolViewMixin,
     checklist,
-    editable_newsletter_page,
     no_revision_message,
-    page_breadcrumbs,
 )
 
 TASK = "wagtail_newsletter.send.test_send.send_test_task"
@@ -95,24 +95,21 @@ class TestSendForm(forms.Form):
         return self.cleaned_data.get("subscriber") or self.cleaned_data.get("subscriber_email")
 
 
-class TestSendView(WagtailAdminTemplateMixin, FormView):
+class TestSendView(NewsletterToolViewMixin, WagtailAdminTemplateMixin, FormView):
     template_name = "wagtail_newsletter/admin/compose/test_send.html"
     form_class = TestSendForm
     header_icon = "mail"
     page_title = gettext_lazy("Send a test")
+    url_name = "newsletter_compose:test_send"
 
-    def dispatch(self, request, *args, **kwargs):
-        self.page = editable_newsletter_page(request, kwargs["page_id"])
-        self.revision = self.page.get_latest_revision()
-        self.content = self.revision.as_object() if self.revision else self.page
-        return super().dispatch(request, *args, **kwargs)
+    @cached_property
+    def revision(self):
+        return self.page.get_latest_revision()
 
-    def get_page_subtitle(self):
-        return self.page.get_admin_display_title()
-
-    def get_breadcrumbs_items(self):
-        url = reverse("newsletter_compose:test_send", args=[self.page.pk])
-        return page_breadcrumbs(self.breadcrumbs_items, self.page, self.page_title, url)
+    @cached_property
+    def content(self):
+        """The page as the editor last saved it."""
+        return self.revision.as_object() if self.revision else self.page
 
     def get_initial(self):
         return {"addresses": self.request.user.email or ""}
