@@ -201,7 +201,3 @@ def purge_unconfirmed(now=None):
             Subscriber.all_objects.filter(pk__in=ids).delete()
         removed += len(ids)
     return removed
-
-
-def is_suppressed(email):
-    return Suppression.contains(email)

@@ -172,29 +172,21 @@ def malformed_tags(text, in_html=False):
 def variable_problems(found, variables, malformed=()):
     """Problems of the tags ``found`` against the registry ``variables``: reported, never silently emptied."""
     problems = {}
+
+    def report(code, subject, message):
+        # One problem per (code, subject), however often the tag is used.
+        if (code, subject) not in problems:
+            problems[code, subject] = Problem(code, subject, message)
+
     for tag in malformed:
-        problems.setdefault(
-            ("malformed-tag", tag),
-            Problem("malformed-tag", tag, gettext("“%(tag)s” is not a valid variable.") % {"tag": tag}),
-        )
+        report("malformed-tag", tag, gettext("“%(tag)s” is not a valid variable.") % {"tag": tag})
     for tag in found:
         variable = variables.get(tag.name)
         if variable is None:
-            problems.setdefault(
-                ("unknown-variable", tag.name),
-                Problem(
-                    "unknown-variable",
-                    tag.name,
-                    gettext("The variable “%(name)s” does not exist.") % {"name": tag.name},
-                ),
+            report(
+                "unknown-variable", tag.name, gettext("The variable “%(name)s” does not exist.") % {"name": tag.name}
             )
         elif variable.may_be_empty and not tag.default:
-            problems.setdefault(
-                ("missing-default", tag.name),
-                Problem(
-                    "missing-default",
-                    tag.name,
-                    gettext("“%(name)s” may be empty for some subscribers: give it a default.") % {"name": tag.name},
-                ),
-            )
+            message = gettext("“%(name)s” may be empty for some subscribers: give it a default.") % {"name": tag.name}
+            report("missing-default", tag.name, message)
     return list(problems.values())
