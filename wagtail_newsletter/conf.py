@@ -43,6 +43,32 @@ DEFAULTS = {
     "BASE_TEMPLATE": "wagtail_newsletter/public/base.html",
     # The django-q2 cluster name tasks are sent to (None: the default cluster).
     "Q_CLUSTER_NAME": None,
+    # Sending. A worker claims SEND_BATCH_SIZE deliveries under a lease of SEND_LEASE_SECONDS (another worker takes
+    # them back once it expires), works for up to SEND_TASK_SECONDS, then hands over to a new task. Keep the
+    # lease and the task time well below django-q2's "timeout", and "retry" above it.
+    "SEND_BATCH_SIZE": 200,
+    "SEND_LEASE_SECONDS": 120,
+    "SEND_TASK_SECONDS": 30,
+    # Tasks working on one campaign at a time (at most one per django-q2 worker is useful).
+    "SEND_CONCURRENCY": 2,
+    # Temporary failures (4xx, timeouts, connection loss) are retried after 1, 2, 4… times this, this many times.
+    "SEND_RETRY_SECONDS": 60,
+    "SEND_MAX_ATTEMPTS": 6,
+    # Messages per clock hour across all workers and campaigns (None: no limit). Test sends don't count.
+    "HOURLY_QUOTA": None,
+    # Credits (1 credit = 1 newsletter to 1 subscriber): off by default. The free monthly allowance tops the
+    # balance up to this level at the start of each month; purchased credits never expire.
+    "CREDITS_ENABLED": False,
+    "CREDITS_MONTHLY_ALLOWANCE": 0,
+    # Sending a newsletter needs its current revision approved by a Wagtail workflow.
+    "REQUIRE_APPROVAL": False,
+    # Envelope sender (Return-Path) for bounces: "<local>+<token>@<domain>" (VERP). Empty domain: the sender's.
+    "RETURN_PATH_DOMAIN": "",
+    "RETURN_PATH_LOCAL_PART": "bounces",
+    # The mailto: of List-Unsubscribe ("unsubscribe+<token>@<domain>"). Empty domain: the Return-Path domain.
+    "UNSUBSCRIBE_MAILTO_DOMAIN": "",
+    # Identifies the sender in Feedback-ID (Gmail's feedback loop) and List-Id.
+    "SENDER_ID": "wagtail-newsletter",
 }
 
 

@@ -20,3 +20,13 @@ from .compose.models import (  # noqa: F401
     NewsletterPageMixin,
     NewsletterTemplate,
 )
+from .send.models import (  # noqa: F401
+    Campaign,
+    CampaignStatus,
+    CreditAccount,
+    CreditEntry,
+    Delivery,
+    DeliveryStatus,
+    QuotaWindow,
+    SenderDomain,
+)

@@ -1,0 +1,319 @@
+"""A campaign's life: create (draft) → send now or schedule → sending ⇄ paused → sent / cancelled / failed.
+
+Each action checks and changes the campaign row under a lock, so a double click or two editors can't start a
+campaign twice; the planner writes the deliveries in the same transaction; workers are kicked after commit.
+"""
+
+import logging
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from ..compose.checks import ERROR, preflight
+from ..compose.compiled import compile_page
+from ..conf import newsletter_settings
+from . import credits, dispatch
+from .models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from .planner import count_recipients, plan_deliveries, recipients  # noqa: F401 (part of the public face)
+
+logger = logging.getLogger(__name__)
+
+STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+PERMISSION = "wagtail_newsletter.send_campaign"
+
+
+class CampaignError(Exception):
+    """An action that can't be done now; the message is for the editor."""
+
+
+def create_campaign(page, user=None, name=None):
+    """A draft campaign of ``page``'s latest revision, with its email settings copied."""
+    revision = page.get_latest_revision() or page.save_revision(user=user)
+    frozen = revision.as_object()
+    return Campaign.objects.create(
+        name=name or frozen.title,
+        page=page,
+        revision=revision,
+        subject=frozen.subject or "",
+        from_name=frozen.sender_name or "",
+        from_email=frozen.sender_email or "",
+        reply_to=frozen.reply_to or "",
+        tracking_enabled=getattr(frozen, "tracking_enabled", True),
+        created_by=user,
+    )
+
+
+def set_audience(campaign, all_subscribers, include_group_ids=(), exclude_group_ids=()):
+    """Choose the recipients of a draft or scheduled campaign."""
+    if campaign.status not in STARTABLE:
+        raise CampaignError(_("The recipients of a campaign can't change once it has started."))
+    if not all_subscribers and not include_group_ids:
+        raise CampaignError(_("Choose at least one group, or send to all subscribers."))
+    campaign.all_subscribers = bool(all_subscribers)
+    campaign.save(update_fields=["all_subscribers"])
+    campaign.include_groups.set([] if all_subscribers else include_group_ids)
+    campaign.exclude_groups.set(exclude_group_ids)
+
+
+def campaign_recipients(campaign):
+    return recipients(
+        campaign.all_subscribers,
+        list(campaign.include_groups.values_list("pk", flat=True)),
+        list(campaign.exclude_groups.values_list("pk", flat=True)),
+    )
+
+
+def compile_campaign(campaign):
+    """The CompiledEmail of the campaign's revision (compiled now: the page's current settings may differ)."""
+    if campaign.revision is None:
+        raise CampaignError(_("The newsletter revision of this campaign no longer exists."))
+    return compile_page(campaign.revision)
+
+
+def is_approved(campaign):
+    """Whether a Wagtail workflow approved the campaign's revision (for ``REQUIRE_APPROVAL``)."""
+    from wagtail.models import WorkflowState
+
+    if campaign.page is None or campaign.revision is None:
+        return False
+    return (
+        WorkflowState.objects.for_instance(campaign.page.specific)
+        .filter(status=WorkflowState.STATUS_APPROVED, current_task_state__revision=campaign.revision)
+        .exists()
+    )
+
+
+def check_can_send(campaign, user=None, compiled=None, count=None):
+    """What keeps ``user`` from sending ``campaign`` now: a list of messages for people (empty: good to go)."""
+    problems = []
+    if user is not None and not user.has_perm(PERMISSION):
+        problems.append(_("You don't have permission to send newsletters."))
+    if campaign.status not in STARTABLE:
+        problems.append(_("This campaign has already been started."))
+        return problems
+    if newsletter_settings.REQUIRE_APPROVAL and not is_approved(campaign):
+        problems.append(_("This newsletter needs to be approved through its workflow before it can be sent."))
+    if not campaign.from_email and not newsletter_settings.DEFAULT_FROM_EMAIL:
+        problems.append(_("The newsletter has no sender address."))
+    try:
+        compiled = compiled or compile_campaign(campaign)
+    except CampaignError as error:
+        problems.append(str(error))
+    else:
+        problems += [check.message for check in preflight(compiled) if check.level == ERROR]
+    count = count_recipients_of(campaign) if count is None else count
+    if not count:
+        problems.append(_("No subscriber matches the chosen recipients."))
+    elif newsletter_settings.CREDITS_ENABLED and count > credits.balance():
+        problems.append(str(credits.InsufficientCredits(count, credits.balance())))
+    return problems
+
+
+def count_recipients_of(campaign):
+    return campaign_recipients(campaign).count()
+
+
+def _locked(campaign):
+    return Campaign.objects.select_for_update().get(pk=campaign.pk)
+
+
+def _raise_problems(problems):
+    if problems:
+        raise CampaignError(" ".join(str(problem) for problem in problems))
+
+
+def send_now(campaign, user=None):
+    """Start sending at once: compile, plan one delivery per recipient, charge credits, kick the workers.
+
+    Returns the campaign; a campaign already started is left as it is (a repeated click changes nothing).
+    """
+    with transaction.atomic():
+        campaign = _locked(campaign)
+        if campaign.status not in STARTABLE:
+            return campaign
+        compiled = compile_campaign(campaign)
+        _raise_problems(check_can_send(campaign, user, compiled=compiled))
+        start(campaign, compiled, user)
+    return campaign
+
+
+def start(campaign, compiled, user=None):
+    """Inside a transaction holding the campaign's lock: freeze, plan, charge, mark sending, kick after commit."""
+    campaign.compiled = compiled.to_dict()
+    campaign.subject = "".join(s for s in compiled.subject if isinstance(s, str))[:255] or campaign.subject
+    campaign.recipient_count = plan_deliveries(campaign)
+    if not campaign.recipient_count:
+        raise CampaignError(_("No subscriber matches the chosen recipients."))
+    if newsletter_settings.CREDITS_ENABLED:
+        credits.charge(campaign, campaign.recipient_count, actor=user)  # raises InsufficientCredits: rolled back
+    now = timezone.now()
+    campaign.status = CampaignStatus.SENDING
+    campaign.started_at = now
+    campaign.sent_by = user or campaign.sent_by
+    campaign.status_note = ""
+    campaign.save()
+    dispatch.kick_on_commit(campaign.pk, newsletter_settings.SEND_CONCURRENCY)
+    logger.info("Campaign %s started: %d recipients", campaign.pk, campaign.recipient_count)
+
+
+def schedule(campaign, when, user=None):
+    """Send at ``when`` (an aware datetime in the future); the checks run now and again at that time."""
+    if when <= timezone.now():
+        raise CampaignError(_("Choose a time in the future."))
+    with transaction.atomic():
+        campaign = _locked(campaign)
+        if campaign.status not in STARTABLE:
+            raise CampaignError(_("This campaign has already been started."))
+        _raise_problems(check_can_send(campaign, user))
+        campaign.status = CampaignStatus.SCHEDULED
+        campaign.scheduled_at = when
+        campaign.sent_by = user
+        campaign.save(update_fields=["status", "scheduled_at", "sent_by"])
+        dispatch.schedule_start(campaign)
+    return campaign
+
+
+def start_scheduled(campaign_id):
+    """django-q2 task: start a scheduled campaign whose time has come (once, whoever calls it first)."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+        if campaign is None or campaign.status != CampaignStatus.SCHEDULED:
+            return False
+        if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
+            return False
+        try:
+            compiled = compile_campaign(campaign)
+            problems = check_can_send(campaign, None, compiled=compiled)
+            _raise_problems(problems)
+            with transaction.atomic():
+                start(campaign, compiled, campaign.sent_by)
+        except (CampaignError, credits.InsufficientCredits) as error:
+            campaign.status = CampaignStatus.FAILED
+            campaign.finished_at = timezone.now()
+            campaign.status_note = _("The scheduled send could not start: %(reason)s") % {"reason": error}
+            campaign.save(update_fields=["status", "finished_at", "status_note"])
+            return False
+    return True
+
+
+def pause(campaign, user=None, reason=""):
+    """Stop claiming new messages; those being sent finish (a batch at most), the rest wait for ``resume``."""
+    with transaction.atomic():
+        campaign = _locked(campaign)
+        if campaign.status != CampaignStatus.SENDING:
+            raise CampaignError(_("Only a campaign that is sending can be paused."))
+        campaign.status = CampaignStatus.PAUSED
+        campaign.paused_at = timezone.now()
+        campaign.status_note = reason
+        campaign.save(update_fields=["status", "paused_at", "status_note"])
+    return campaign
+
+
+def resume(campaign, user=None):
+    with transaction.atomic():
+        campaign = _locked(campaign)
+        if campaign.status != CampaignStatus.PAUSED:
+            raise CampaignError(_("Only a paused campaign can be resumed."))
+        campaign.status = CampaignStatus.SENDING
+        campaign.paused_at = None
+        campaign.hold_until = None
+        campaign.status_note = ""
+        campaign.save(update_fields=["status", "paused_at", "hold_until", "status_note"])
+        dispatch.kick_on_commit(campaign.pk, newsletter_settings.SEND_CONCURRENCY)
+    return campaign
+
+
+def cancel(campaign, user=None):
+    """Stop for good: messages not sent yet are skipped (and their credits refunded)."""
+    with transaction.atomic():
+        campaign = _locked(campaign)
+        if campaign.is_finished:
+            raise CampaignError(_("This campaign has already finished."))
+        was_scheduled = campaign.status == CampaignStatus.SCHEDULED
+        unsent = Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.QUEUED).update(
+            status=DeliveryStatus.SKIPPED, error=_("Cancelled")[:500], claim=None, lease_expires_at=None
+        )
+        campaign.status = CampaignStatus.CANCELLED
+        campaign.finished_at = timezone.now()
+        campaign.save(update_fields=["status", "finished_at"])
+        if unsent and campaign.credits_charged:
+            credits.refund(campaign, unsent, note=_("Campaign cancelled"))
+        if was_scheduled:
+            dispatch.unschedule_start(campaign)
+    return campaign
+
+
+def finish_if_done(campaign_id):
+    """Mark a sending campaign sent once no delivery is queued or claimed; refund credits of unsent messages."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+        if campaign is None or campaign.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
+            return False
+        pending = Delivery.objects.filter(
+            campaign=campaign, status__in=(DeliveryStatus.QUEUED, DeliveryStatus.CLAIMED)
+        ).exists()
+        if pending:
+            return False
+        campaign.status = CampaignStatus.SENT
+        campaign.finished_at = timezone.now()
+        campaign.hold_until = None
+        campaign.save(update_fields=["status", "finished_at", "hold_until"])
+        if campaign.credits_charged:
+            unsent = Delivery.objects.filter(
+                campaign=campaign, status__in=(DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
+            ).count()
+            if unsent:
+                credits.refund(campaign, unsent, note=_("Messages not sent"))
+    logger.info("Campaign %s sent", campaign_id)
+    return True
+
+
+def delivery_counts(campaign):
+    """{status: count} of the campaign's deliveries, in one grouped query."""
+    counts = dict.fromkeys(DeliveryStatus.values, 0)
+    rows = Delivery.objects.filter(campaign=campaign).values_list("status").annotate(n=Count("id")).order_by()
+    counts.update(dict(rows))
+    return counts
+
+
+def progress(campaign):
+    """Live figures for the campaign page: counts, percentage, rate and estimated time left."""
+    counts = delivery_counts(campaign)
+    total = sum(counts.values())
+    done = counts[DeliveryStatus.SENT] + counts[DeliveryStatus.FAILED] + counts[DeliveryStatus.SKIPPED]
+    remaining = counts[DeliveryStatus.QUEUED] + counts[DeliveryStatus.CLAIMED]
+    rate = eta = None
+    if campaign.started_at and counts[DeliveryStatus.SENT]:
+        end = campaign.finished_at or campaign.paused_at or timezone.now()
+        minutes = max((end - campaign.started_at).total_seconds(), 1) / 60
+        rate = round(counts[DeliveryStatus.SENT] / minutes, 1)
+        if remaining and campaign.status == CampaignStatus.SENDING:
+            eta = int(remaining / rate * 60)
+
+    def when(value):
+        return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else None
+
+    return {
+        "status": campaign.status,
+        "status_label": str(campaign.get_status_display()),
+        "total": total,
+        "queued": counts[DeliveryStatus.QUEUED],
+        "sending": counts[DeliveryStatus.CLAIMED],
+        "sent": counts[DeliveryStatus.SENT],
+        "failed": counts[DeliveryStatus.FAILED],
+        "skipped": counts[DeliveryStatus.SKIPPED],
+        "remaining": remaining,
+        "done": done,
+        "percent": round(100 * done / total, 1) if total else (100.0 if campaign.is_finished else 0.0),
+        "rate_per_minute": rate,
+        "eta_seconds": eta,
+        "started_at": when(campaign.started_at),
+        "finished_at": when(campaign.finished_at),
+        "status_note": campaign.status_note,
+        "hold_until": when(campaign.hold_until),
+        "finished": campaign.is_finished,
+    }
+

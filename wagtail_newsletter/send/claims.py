@@ -1,0 +1,109 @@
+"""Claiming deliveries under a lease, and writing their outcomes — the SQL of the send loop.
+
+A claim is one ``UPDATE … WHERE id IN (SELECT … LIMIT n)`` stamping the rows with a random claim number and a
+lease; on PostgreSQL the inner SELECT takes ``FOR UPDATE SKIP LOCKED``, so workers never wait on each other; on
+SQLite the statement runs alone (one writer), which gives the same guarantee. Rows whose lease expired (their
+worker died) are claimed again like queued ones.
+"""
+
+import datetime
+import secrets
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .models import Delivery, DeliveryStatus
+
+_RECIPIENT_FIELDS = (
+    "id",
+    "attempts",
+    "subscriber_id",
+    "subscriber__email",
+    "subscriber__first_name",
+    "subscriber__last_name",
+    "subscriber__language",
+    "subscriber__data",
+    "subscriber__status",
+    "subscriber__deleted_at",
+)
+
+
+def _table():
+    return connection.ops.quote_name(Delivery._meta.db_table)
+
+
+def claim(campaign_id, limit, lease_seconds, now=None):
+    """Claim up to ``limit`` deliveries of a campaign; return (claim number, rows as tuples of _RECIPIENT_FIELDS)."""
+    now = now or timezone.now()
+    token = secrets.randbits(62)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"UPDATE {_table()} SET status = %s, claim = %s, lease_expires_at = %s, attempts = attempts + 1 "
+        f"WHERE id IN (SELECT id FROM {_table()} WHERE campaign_id = %s AND ("
+        "(status = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s)) "
+        f"OR (status = %s AND lease_expires_at < %s)) ORDER BY id LIMIT %s{lock})"
+    )
+    lease = now + datetime.timedelta(seconds=lease_seconds)
+    params = [DeliveryStatus.CLAIMED, token, lease, campaign_id, DeliveryStatus.QUEUED, now]
+    params += [DeliveryStatus.CLAIMED, now, limit]
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            if not cursor.rowcount:
+                return token, []
+    rows = list(Delivery.objects.filter(claim=token).order_by("id").values_list(*_RECIPIENT_FIELDS))
+    return token, rows
+
+
+def mark_sent(delivery_id, code, now=None):
+    """Record one accepted message at once: the moment after which it must never be sent again."""
+    Delivery.objects.filter(pk=delivery_id).update(
+        status=DeliveryStatus.SENT,
+        sent_at=now or timezone.now(),
+        smtp_code=code,
+        claim=None,
+        lease_expires_at=None,
+    )
+
+
+def mark_skipped(ids, reason):
+    if ids:
+        Delivery.objects.filter(pk__in=ids).update(
+            status=DeliveryStatus.SKIPPED, error=reason[:500], claim=None, lease_expires_at=None
+        )
+
+
+def release(ids, count_attempt=False):
+    """Put claimed rows back in the queue; an attempt that never reached the relay doesn't count."""
+    if ids:
+        updates = {"status": DeliveryStatus.QUEUED, "claim": None, "lease_expires_at": None}
+        if not count_attempt:
+            updates["attempts"] = F("attempts") - 1
+        Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.CLAIMED).update(**updates)
+
+
+def record_outcomes(outcomes):
+    """Write retries and failures of a batch in one UPDATE: ``outcomes`` are Delivery objects with the fields set."""
+    if outcomes:
+        Delivery.objects.bulk_update(
+            outcomes,
+            ["status", "next_attempt_at", "smtp_code", "error", "claim", "lease_expires_at"],
+            batch_size=len(outcomes),
+        )
+
+
+def pending_exists(campaign_id):
+    return Delivery.objects.filter(
+        campaign_id=campaign_id, status__in=(DeliveryStatus.QUEUED, DeliveryStatus.CLAIMED)
+    ).exists()
+
+
+def next_due(campaign_id):
+    """When the earliest queued delivery becomes due (None: nothing queued for later)."""
+    return (
+        Delivery.objects.filter(campaign_id=campaign_id, status=DeliveryStatus.QUEUED, next_attempt_at__isnull=False)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )

@@ -1,0 +1,214 @@
+"""Campaigns, their deliveries (one row per recipient), sender domains, the hourly quota and the credits ledger."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class SenderDomain(models.Model):
+    """A domain newsletters are sent from, with the DKIM key that signs them (DNS checks come with deliverability)."""
+
+    domain = models.CharField(_("domain"), max_length=253, unique=True, help_text=_("For example: example.org"))
+    selector = models.CharField(
+        _("DKIM selector"),
+        max_length=63,
+        default="newsletter",
+        help_text=_("The DNS record is published at <selector>._domainkey.<domain>."),
+    )
+    private_key = models.TextField(_("DKIM private key"), blank=True, help_text=_("PEM, RSA 2048 bits."))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["domain"]
+        verbose_name = _("sender domain")
+        verbose_name_plural = _("sender domains")
+
+    def __str__(self):
+        return self.domain
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENDING = "sending", _("Sending")
+    PAUSED = "paused", _("Paused")
+    SENT = "sent", _("Sent")
+    CANCELLED = "cancelled", _("Cancelled")
+    FAILED = "failed", _("Failed")
+
+
+class Campaign(models.Model):
+    """A frozen newsletter revision sent to an audience, now or at a scheduled time."""
+
+    name = models.CharField(_("name"), max_length=255)
+    page = models.ForeignKey(
+        "wagtailcore.Page",
+        verbose_name=_("newsletter"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The revision chosen when the campaign was made; ``compiled`` keeps what it rendered to, so purging
+    # revisions never changes what a campaign sends or shows.
+    revision = models.ForeignKey(
+        "wagtailcore.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    compiled = models.JSONField(null=True, blank=True, editable=False)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    from_name = models.CharField(_("sender name"), max_length=100, blank=True)
+    from_email = models.EmailField(_("sender address"), blank=True)
+    reply_to = models.EmailField(_("reply-to address"), blank=True)
+    tracking_enabled = models.BooleanField(_("tracking"), default=True)
+
+    all_subscribers = models.BooleanField(_("all subscribers"), default=True)
+    include_groups = models.ManyToManyField(
+        "wagtail_newsletter.Group", blank=True, related_name="+", verbose_name=_("send to groups")
+    )
+    exclude_groups = models.ManyToManyField(
+        "wagtail_newsletter.Group", blank=True, related_name="+", verbose_name=_("except groups")
+    )
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT, db_index=True
+    )
+    scheduled_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    paused_at = models.DateTimeField(_("paused"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recipient_count = models.PositiveIntegerField(_("recipients"), default=0)
+    credits_charged = models.PositiveIntegerField(default=0, editable=False)
+    # Why the campaign paused or failed, for the editor (e.g. a relay's 5.7.x policy answer).
+    status_note = models.TextField(_("note"), blank=True)
+    # Workers claim nothing before this (hourly quota used up, relay down or throttling).
+    hold_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Milliseconds each worker waits between messages; grows when the relay throttles, shrinks again on success.
+    throttle_ms = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        permissions = [("send_campaign", _("Can send campaigns"))]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_finished(self):
+        return self.status in (CampaignStatus.SENT, CampaignStatus.CANCELLED, CampaignStatus.FAILED)
+
+
+class DeliveryStatus(models.IntegerChoices):
+    QUEUED = 0, _("Queued")
+    CLAIMED = 1, _("Being sent")
+    SENT = 2, _("Sent")
+    FAILED = 3, _("Failed")
+    SKIPPED = 4, _("Skipped")
+
+
+class Delivery(models.Model):
+    """One recipient of one campaign: unique per (campaign, subscriber), claimed by a worker under a lease."""
+
+    id = models.BigAutoField(primary_key=True)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    # No database constraint: written by the hundred thousand; erasing a subscriber unlinks its deliveries.
+    subscriber = models.ForeignKey(
+        "wagtail_newsletter.Subscriber",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        db_constraint=False,
+        db_index=False,
+    )
+    status = models.PositiveSmallIntegerField(choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)  # null: at once
+    # The worker's claim: a random number, and the time after which another worker may take the row back.
+    claim = models.BigIntegerField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "subscriber"], name="wagtail_newsletter_delivery_unique")
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "status", "id"], name="wn_delivery_work"),
+            models.Index(fields=["claim"], name="wn_delivery_claim", condition=Q(claim__isnull=False)),
+        ]
+
+    def __str__(self):
+        return f"{self.campaign_id}/{self.subscriber_id}: {self.get_status_display()}"
+
+
+class QuotaWindow(models.Model):
+    """Messages sent (or reserved by a worker) in one clock hour, for the hourly quota shared by all workers."""
+
+    starts_at = models.DateTimeField(unique=True)
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("quota window")
+        verbose_name_plural = _("quota windows")
+
+    def __str__(self):
+        return f"{self.starts_at:%Y-%m-%d %H:00}: {self.used}"
+
+
+class CreditAccount(models.Model):
+    """The site's credits balance (one row); locked while a campaign is charged so that two sends can't overspend."""
+
+    balance = models.IntegerField(_("balance"), default=0)
+    # First day of the month whose free credits were last topped up.
+    topped_up_for = models.DateField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("credit account")
+        verbose_name_plural = _("credit accounts")
+
+    def __str__(self):
+        return str(self.balance)
+
+
+class CreditEntry(models.Model):
+    """The credits ledger: every top-up, purchase, charge and refund, with the balance after it."""
+
+    class Kind(models.TextChoices):
+        MONTHLY = "monthly", _("Monthly free credits")
+        PURCHASE = "purchase", _("Purchase")
+        CHARGE = "charge", _("Campaign")
+        REFUND = "refund", _("Refund of unsent messages")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    created_at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    amount = models.IntegerField(_("credits"))
+    balance = models.IntegerField(_("balance after"))
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("credit entry")
+        verbose_name_plural = _("credit entries")
+
+    def __str__(self):
+        return f"{self.amount:+d} ({self.kind})"

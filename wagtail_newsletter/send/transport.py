@@ -1,0 +1,152 @@
+"""Handing messages to the mail system: a fast path over Django's SMTP backend, or any other Django email backend.
+
+The fast path keeps one SMTP connection open for a whole batch and sends the prepared (signed) bytes with
+MAIL/RCPT/DATA, so every answer's code and text reach the caller. Other backends (django-anymail's ESPs, console,
+locmem…) get an ``EmailMultiAlternatives`` built from the same parts and headers.
+"""
+
+import re
+import smtplib
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+
+TEMPORARY = "temporary"  # 4xx for this recipient: retry it later
+PERMANENT = "permanent"  # 5xx for this recipient: give up on it
+POLICY = "policy"  # 5.7.x: the relay refuses the *sender*; pause the campaign
+CONNECTION = "connection"  # relay unreachable, timed out or hung up: retry everything later
+
+_ENHANCED = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})")
+_THROTTLE_WORDS = re.compile(r"rate|too many|throttl|limit|slow down|try again later", re.I)
+
+
+class TransportError(Exception):
+    def __init__(self, kind, code=None, message="", throttled=False):
+        super().__init__(f"{code or ''} {message}".strip())
+        self.kind = kind
+        self.code = code
+        self.message = message
+        self.throttled = throttled
+
+
+def _text(response):
+    if isinstance(response, bytes):
+        return response.decode("utf-8", "replace")
+    return str(response or "")
+
+
+def classify(code, response):
+    """A TransportError for an SMTP answer that is not a success."""
+    text = " ".join(_text(response).split())[:450]
+    enhanced = _ENHANCED.match(text)
+    if code == 421:
+        return TransportError(CONNECTION, code, text, throttled=True)
+    if 400 <= code < 500:
+        throttled = bool(enhanced and enhanced.group(2) == "7") or bool(_THROTTLE_WORDS.search(text))
+        return TransportError(TEMPORARY, code, text, throttled=throttled)
+    if 500 <= code < 600 and enhanced and enhanced.group(1) == "5" and enhanced.group(2) == "7":
+        return TransportError(POLICY, code, text)
+    return TransportError(PERMANENT, code, text)
+
+
+def uses_smtp_fast_path(backend=None):
+    backend = backend or get_connection(fail_silently=False)
+    return type(backend) is SmtpBackend
+
+
+class SmtpTransport:
+    """Persistent SMTP through Django's SMTP backend settings (host, port, TLS, login), raw bytes per message."""
+
+    def __init__(self, backend):
+        self.backend = backend
+
+    def _connection(self):
+        if self.backend.connection is None:
+            try:
+                self.backend.open()
+            except (OSError, smtplib.SMTPException) as error:
+                self.close()
+                raise TransportError(CONNECTION, None, str(error) or type(error).__name__) from error
+        return self.backend.connection
+
+    def send(self, envelope_from, recipient, raw, build_message=None):
+        """Send ``raw`` (CRLF bytes) to ``recipient``; return the server's (code, text) or raise TransportError."""
+        connection = self._connection()
+        try:
+            code, response = connection.mail(envelope_from)
+            if code != 250:
+                self._reset(connection, code)
+                error = classify(code, response)
+                # A refused sender is the sender's problem, never the recipient's.
+                if error.kind == PERMANENT:
+                    error.kind = POLICY
+                raise error
+            code, response = connection.rcpt(recipient)
+            if code not in (250, 251):
+                self._reset(connection, code)
+                raise classify(code, response)
+            try:
+                code, response = connection.data(raw)
+            except smtplib.SMTPDataError as error:
+                self._reset(connection, error.smtp_code)
+                raise classify(error.smtp_code, error.smtp_error) from error
+            return code, _text(response)
+        except TransportError:
+            raise
+        except (TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as error:
+            self.close()
+            raise TransportError(CONNECTION, getattr(error, "smtp_code", None), str(error) or "disconnected") from error
+
+    def _reset(self, connection, code):
+        if code == 421:
+            self.close()
+            return
+        try:
+            connection.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
+
+    def close(self):
+        try:
+            self.backend.close()
+        except Exception:  # noqa: BLE001 - a broken connection is being thrown away anyway
+            self.backend.connection = None
+
+
+class BackendTransport:
+    """Any other Django email backend: one EmailMessage per recipient, built by ``build_message()``."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.opened = False
+
+    def send(self, envelope_from, recipient, raw, build_message=None):
+        if not self.opened:
+            try:
+                self.backend.open()
+            except Exception as error:  # noqa: BLE001 - every backend fails its own way
+                raise TransportError(CONNECTION, None, str(error) or type(error).__name__) from error
+            self.opened = True
+        try:
+            sent = self.backend.send_messages([build_message()])
+        except Exception as error:  # noqa: BLE001
+            raise TransportError(TEMPORARY, None, str(error)[:450] or type(error).__name__) from error
+        if sent != 1:
+            raise TransportError(TEMPORARY, None, "the email backend did not accept the message")
+        return 250, ""
+
+    def close(self):
+        if self.opened:
+            try:
+                self.backend.close()
+            finally:
+                self.opened = False
+
+
+def open_transport():
+    """The transport for the configured ``EMAIL_BACKEND`` (connects lazily, on the first message)."""
+    backend = get_connection(settings.EMAIL_BACKEND, fail_silently=False)
+    if uses_smtp_fast_path(backend):
+        return SmtpTransport(backend)
+    return BackendTransport(backend)

@@ -1,0 +1,307 @@
+"""The send loop of a django-q2 worker: claim a batch, personalise, build, sign and send each message, record.
+
+Exactly once: a message is marked sent right after the relay accepts it (one small UPDATE by primary key, before
+the next message goes out), so a worker killed at any instant leaves at most the one message in flight to be sent
+again — with the same Message-ID. Everything else (skips, retries, failures) is written once per batch.
+"""
+
+import datetime
+import logging
+import time
+from contextlib import contextmanager
+from email.utils import parseaddr
+
+from django.db import connection
+from django.db.models import F
+from django.db.models.functions import Greatest, Least
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..audience.models import Status
+from ..compose.personalise import personalise
+from ..conf import newsletter_settings
+from . import claims, quotas
+from .dispatch import kick
+from .links import CampaignLinks, campaign_compiled, unsubscribe_mailto
+from .models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from .outgoing import campaign_sender, envelope_sender, message_id_for
+from .transport import CONNECTION, PERMANENT, POLICY, SmtpTransport, TransportError, open_transport
+
+logger = logging.getLogger(__name__)
+
+MAX_THROTTLE_MS = 10_000
+STATE_CHECK_SECONDS = 1.0
+
+
+@contextmanager
+def fast_commits():
+    """PostgreSQL: don't wait for the WAL flush on each "sent" mark (a server crash, not a worker's, could then
+    cost a duplicate); everything else keeps its durability."""
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        if postgres and connection.connection is not None:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+
+
+def _campaign_state(campaign_id):
+    return Campaign.objects.filter(pk=campaign_id).values("status", "hold_until", "throttle_ms").first()
+
+
+def _hour_start(now):
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
+def send_campaign_task(campaign_id):
+    """django-q2 task: send batches of ``campaign_id`` for up to SEND_TASK_SECONDS, then hand over to a new task.
+
+    Returns the number of messages sent by this task.
+    """
+    settings = newsletter_settings
+    started = time.monotonic()
+    deadline = started + settings.SEND_TASK_SECONDS
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None or campaign.status != CampaignStatus.SENDING:
+        return 0
+    sender = None
+    sent = 0
+    hand_over = False
+    try:
+        with fast_commits():
+            while True:
+                if time.monotonic() >= deadline:
+                    hand_over = True
+                    break
+                state = _campaign_state(campaign_id)
+                if state is None or state["status"] != CampaignStatus.SENDING:
+                    break
+                now = timezone.now()
+                if state["hold_until"] and state["hold_until"] > now:
+                    if not _wait_until(state["hold_until"], deadline):
+                        break
+                    continue
+                batch_size = _batch_size(state["throttle_ms"])
+                granted, retry_at = quotas.reserve(batch_size, now=now)
+                if not granted:
+                    _hold(campaign_id, retry_at, _("Hourly sending quota used up; sending resumes at %(time)s."))
+                    break
+                token, rows = claims.claim(campaign_id, granted, settings.SEND_LEASE_SECONDS, now=now)
+                if len(rows) < granted:
+                    quotas.release(granted - len(rows), _hour_start(now))
+                if not rows:
+                    if not claims.pending_exists(campaign_id):
+                        from .campaigns import finish_if_done
+
+                        finish_if_done(campaign_id)
+                        break
+                    due = claims.next_due(campaign_id)
+                    if due is None or not _wait_until(due, deadline):
+                        break
+                    continue
+                if sender is None:
+                    sender = CampaignSender(campaign)
+                outcome = sender.send_batch(rows, state["throttle_ms"])
+                sent += outcome.sent
+                if outcome.unsent:
+                    quotas.release(outcome.unsent, _hour_start(now))
+                if outcome.stop:
+                    break
+    finally:
+        if sender is not None:
+            sender.close()
+    if hand_over:
+        kick(campaign_id)
+    logger.info("Campaign %s: %d sent by this task in %.1f s", campaign_id, sent, time.monotonic() - started)
+    return sent
+
+
+def _batch_size(throttle_ms):
+    """A batch must finish well within its lease, even when the relay makes us wait between messages."""
+    size = newsletter_settings.SEND_BATCH_SIZE
+    if throttle_ms:
+        size = min(size, max(1, int(newsletter_settings.SEND_LEASE_SECONDS * 1000 / 2 / (throttle_ms + 50))))
+    return size
+
+
+def _wait_until(when, deadline):
+    """Sleep until ``when`` if that is before this task's deadline; False when it isn't."""
+    seconds = (when - timezone.now()).total_seconds()
+    if time.monotonic() + seconds >= deadline:
+        return False
+    if seconds > 0:
+        time.sleep(seconds)
+    return True
+
+
+def _hold(campaign_id, until, note):
+    when = timezone.localtime(until).strftime("%H:%M:%S")
+    Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.SENDING).update(
+        hold_until=until, status_note=note % {"time": when}
+    )
+
+
+class BatchOutcome:
+    __slots__ = ("sent", "unsent", "stop")
+
+    def __init__(self):
+        self.sent = self.unsent = 0
+        self.stop = False
+
+
+class CampaignSender:
+    """Everything prepared once per campaign for a worker: compiled email, MIME skeleton, signer, links, transport."""
+
+    def __init__(self, campaign):
+        self.campaign = campaign
+        self.compiled = campaign_compiled(campaign)
+        self.sender = campaign_sender(campaign)
+        self.skeleton, self.from_domain = self.sender.skeleton, self.sender.domain
+        self.return_domain = newsletter_settings.RETURN_PATH_DOMAIN or self.from_domain
+        self.links = CampaignLinks(self.compiled.base_url, campaign.tracking_enabled)
+        self.transport = open_transport()
+        self.raw = isinstance(self.transport, SmtpTransport)
+
+    def close(self):
+        self.transport.close()
+
+    def message(self, delivery_id, recipient):
+        """(envelope sender, raw bytes or None, builder of a Django message) for one delivery."""
+        links = self.links.for_delivery(delivery_id)
+        personalised = personalise(self.compiled, recipient, links)
+        mailto = unsubscribe_mailto(links.unsubscribe_token, self.return_domain)
+        message_id = message_id_for(delivery_id, self.from_domain)
+        headers = {
+            "to_email": recipient["email"],
+            "subject": personalised.subject,
+            "html": personalised.html,
+            "text": personalised.text,
+            "message_id": message_id,
+            "list_unsubscribe_url": links.unsubscribe_url,
+            "list_unsubscribe_mailto": mailto,
+        }
+        envelope = envelope_sender(delivery_id, self.return_domain)
+        if self.raw:
+            return envelope, self.skeleton.render(**headers), None
+        return envelope, None, lambda: self.sender.django_message(**headers)
+
+    def send_batch(self, rows, throttle_ms):
+        outcome = BatchOutcome()
+        campaign_id = self.campaign.pk
+        settings = newsletter_settings
+        skipped, outcomes = [], []
+        throttled = False
+        started = last_check = time.monotonic()
+        for position, row in enumerate(rows):
+            delivery_id, attempts, subscriber_id, email, first, last, language, data, status, deleted_at = row
+            now_mono = time.monotonic()
+            stop_reason = None
+            if now_mono - last_check >= STATE_CHECK_SECONDS:
+                last_check = now_mono
+                state = _campaign_state(campaign_id)
+                if state is None or state["status"] != CampaignStatus.SENDING:
+                    stop_reason = "state"
+                else:
+                    throttle_ms = state["throttle_ms"]
+            if stop_reason is None and now_mono - started > settings.SEND_LEASE_SECONDS / 2:
+                stop_reason = "lease"
+            if stop_reason:
+                rest = [r[0] for r in rows[position:]]
+                claims.release(rest)
+                outcome.unsent += len(rest)
+                outcome.stop = stop_reason == "state"
+                break
+            if subscriber_id is None or email is None or deleted_at is not None or status != Status.SUBSCRIBED:
+                skipped.append(delivery_id)
+                outcome.unsent += 1
+                continue
+            recipient = {"email": email, "first_name": first, "last_name": last, "language": language, "data": data}
+            envelope, raw, build = self.message(delivery_id, recipient)
+            try:
+                code, _text = self.transport.send(envelope, email, raw, build)
+            except TransportError as error:
+                throttled = throttled or error.throttled
+                if error.kind in (CONNECTION, POLICY):
+                    rest = [r[0] for r in rows[position:]]
+                    claims.release(rest)
+                    outcome.unsent += len(rest)
+                    outcome.stop = True
+                    self._stop_for(error)
+                    break
+                outcomes.append(self._failure(delivery_id, attempts, error))
+                outcome.unsent += 1
+                continue
+            claims.mark_sent(delivery_id, code)
+            outcome.sent += 1
+            if throttle_ms:
+                time.sleep(throttle_ms / 1000)
+        claims.mark_skipped(skipped, _("Not subscribed any more"))
+        claims.record_outcomes(outcomes)
+        self._adjust_throttle(throttled, throttle_ms)
+        return outcome
+
+    def _failure(self, delivery_id, attempts, error):
+        settings = newsletter_settings
+        delivery = Delivery(pk=delivery_id, claim=None, lease_expires_at=None, smtp_code=error.code)
+        delivery.error = error.message[:500]
+        if error.kind == PERMANENT or attempts >= settings.SEND_MAX_ATTEMPTS:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.next_attempt_at = None
+        else:
+            delay = min(settings.SEND_RETRY_SECONDS * 2 ** max(attempts - 1, 0), 6 * 3600)
+            delivery.status = DeliveryStatus.QUEUED
+            delivery.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
+        return delivery
+
+    def _adjust_throttle(self, throttled, throttle_ms):
+        campaigns = Campaign.objects.filter(pk=self.campaign.pk)
+        if throttled:
+            campaigns.update(throttle_ms=Least(Greatest(F("throttle_ms") * 2, 200), MAX_THROTTLE_MS))
+        elif throttle_ms:
+            # Recover gradually once the relay accepts a whole batch again.
+            campaigns.update(throttle_ms=F("throttle_ms") / 2 if throttle_ms > 100 else 0)
+
+    def _stop_for(self, error):
+        if error.kind == POLICY:
+            from .campaigns import CampaignError, pause
+
+            reason = _(
+                "Paused: the mail server refused the sender (%(answer)s). Check the sender domain's reputation "
+                "and DNS records before resuming."
+            ) % {"answer": f"{error.code or ''} {error.message}".strip()}
+            try:
+                pause(self.campaign, reason=reason)
+            except CampaignError:
+                return
+            alert_editor(self.campaign, reason)
+            logger.error("Campaign %s paused: %s", self.campaign.pk, error)
+        else:
+            until = timezone.now() + datetime.timedelta(seconds=newsletter_settings.SEND_RETRY_SECONDS)
+            _hold(
+                self.campaign.pk,
+                until,
+                _("The mail server could not be reached (%(error)s); retrying at %%(time)s.") % {"error": error},
+            )
+            logger.warning("Campaign %s: relay unavailable (%s), retrying later", self.campaign.pk, error)
+
+
+def alert_editor(campaign, reason):
+    """Tell the person who started the campaign why it stopped (best effort: the relay may refuse us too)."""
+    from django.core.mail import send_mail
+
+    user = campaign.sent_by or campaign.created_by
+    address = getattr(user, "email", "")
+    if not address:
+        return
+    sender = parseaddr(newsletter_settings.DEFAULT_FROM_EMAIL or "")[1] or None
+    send_mail(
+        _("Newsletter campaign “%(name)s” paused") % {"name": campaign.name},
+        reason,
+        sender,
+        [address],
+        fail_silently=True,
+    )
