@@ -1,11 +1,16 @@
 """Public endpoints; a site mounts them with ``path("newsletter/", include("wagtail_newsletter.urls"))``."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from .audience import embed as embed_views
 from .audience import views as audience_views
+from .track import views as track_views
 
 app_name = "wagtail_newsletter"
+
+# Links inside sent mails: short, with or without a trailing slash, and never redirected (APPEND_SLASH would answer
+# a one-click unsubscribe POST with a 301). Tokens are matched case-insensitively by LinkSigner.
+_TOKEN = r"(?P<token>[0-9A-Za-z.]{1,80})/?$"
 
 urlpatterns = [
     path("subscribe/<int:form_id>/", audience_views.subscribe, name="subscribe"),
@@ -14,4 +19,7 @@ urlpatterns = [
     path("embed/<int:form_id>/", embed_views.embed, name="embed"),
     path("embed/<int:form_id>/thanks/", embed_views.embed_done, name="embed_done"),
     path("embed/<int:form_id>.js", embed_views.embed_loader, name="embed_loader"),
+    re_path(r"^u/" + _TOKEN, track_views.unsubscribe, name="unsubscribe"),
+    re_path(r"^c/" + _TOKEN, track_views.click, name="click"),
+    re_path(r"^w/" + _TOKEN, track_views.web_version, name="web_version"),
 ]
