@@ -27,7 +27,9 @@ class RecordingHandler:
             return self.reply
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.received:
-            self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": message})
+            self.messages.append(
+                {"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": message, "raw": envelope.content}
+            )
             self.received.notify_all()
         return "250 OK"
 

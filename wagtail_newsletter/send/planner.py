@@ -1,7 +1,7 @@
 """Who receives a campaign: the recipients query, and one set-based ``INSERT … SELECT`` of the deliveries."""
 
 from django.db import connection
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 
 from ..audience.models import Membership, Status, Subscriber
 from .models import Delivery, DeliveryStatus
@@ -34,13 +34,13 @@ def plan_deliveries(campaign):
     """
     from .campaigns import campaign_recipients
 
-    query = campaign_recipients(campaign).order_by().values("pk").query
+    query = campaign_recipients(campaign).order_by().values(recipient_id=F("pk")).query
     select_sql, params = query.sql_with_params()
     table = connection.ops.quote_name(Delivery._meta.db_table)
     # "WHERE true" keeps SQLite from reading "ON CONFLICT" as a join constraint of the SELECT.
     sql = (
         f"INSERT INTO {table} (campaign_id, subscriber_id, status, attempts, error) "
-        f"SELECT %s, recipient.id, %s, 0, '' FROM ({select_sql}) recipient WHERE true "
+        f"SELECT %s, recipient.recipient_id, %s, 0, '' FROM ({select_sql}) recipient WHERE true "
         "ON CONFLICT (campaign_id, subscriber_id) DO NOTHING"
     )
     with connection.cursor() as cursor:

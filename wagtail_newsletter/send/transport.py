@@ -65,6 +65,7 @@ class SmtpTransport:
         if self.backend.connection is None:
             try:
                 self.backend.open()
+                self.backend.connection.ehlo_or_helo_if_needed()
             except (OSError, smtplib.SMTPException) as error:
                 self.close()
                 raise TransportError(CONNECTION, None, str(error) or type(error).__name__) from error
@@ -78,9 +79,10 @@ class SmtpTransport:
             if code != 250:
                 self._reset(connection, code)
                 error = classify(code, response)
-                # A refused sender is the sender's problem, never the recipient's.
+                # A refused sender is the sender's problem, never the recipient's; other answers to MAIL
+                # (503 bad sequence…) are the session's: start over later.
                 if error.kind == PERMANENT:
-                    error.kind = POLICY
+                    error.kind = POLICY if code in (550, 553, 554) else CONNECTION
                 raise error
             code, response = connection.rcpt(recipient)
             if code not in (250, 251):
@@ -125,6 +127,7 @@ class BackendTransport:
         if not self.opened:
             try:
                 self.backend.open()
+                self.backend.connection.ehlo_or_helo_if_needed()
             except Exception as error:  # noqa: BLE001 - every backend fails its own way
                 raise TransportError(CONNECTION, None, str(error) or type(error).__name__) from error
             self.opened = True
