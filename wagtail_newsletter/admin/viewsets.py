@@ -185,3 +185,8 @@ except ModuleNotFoundError as exc:
     import_viewset = None
 if import_viewset is not None:
     NewsletterViewSetGroup.items += (import_viewset,)
+
+# Campaigns come first: sending is what editors come for (admin/campaign_views.py, admin/send_wizard.py).
+from .campaign_views import campaign_viewset  # noqa: E402
+
+NewsletterViewSetGroup.items = (campaign_viewset, *NewsletterViewSetGroup.items)

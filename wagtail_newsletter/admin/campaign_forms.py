@@ -1,0 +1,196 @@
+"""Forms of the send wizard: which newsletter, who gets it, the checklist's warnings accepted, now or later.
+
+Every form validates on the server; the recipient count shown in the browser is only a preview.
+"""
+
+from django import forms
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from wagtail.admin.widgets import AdminDateTimeInput
+from wagtail.models import Page, get_page_models
+
+from ..audience.models import Group, Status
+from ..compose.models import NewsletterPageMixin
+from ..send import campaigns as lifecycle
+
+ALL = "all"
+GROUPS = "groups"
+NOW = "now"
+LATER = "later"
+
+
+def newsletter_pages():
+    """Pages of every newsletter page type (projects may have their own), newest first."""
+    models = [model for model in get_page_models() if issubclass(model, NewsletterPageMixin)]
+    return Page.objects.type(*models).order_by("-latest_revision_created_at", "-pk")
+
+
+class ChooseNewsletterForm(forms.Form):
+    page = forms.ModelChoiceField(queryset=Page.objects.none(), label=gettext_lazy("Newsletter"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["page"].queryset = newsletter_pages()
+        self.fields["page"].label_from_instance = lambda page: page.get_admin_display_title()
+
+
+class GroupChoiceField(forms.ModelMultipleChoiceField):
+    """Groups as checkboxes, each with its number of subscribed members (annotated by ``groups_with_counts``)."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, group):
+        return _("%(name)s (%(count)s subscribed)") % {"name": group.name, "count": group.subscribed_count}
+
+
+def groups_with_counts():
+    subscribed = Q(memberships__subscriber__status=Status.SUBSCRIBED, memberships__subscriber__deleted_at__isnull=True)
+    return Group.objects.annotate(subscribed_count=Count("memberships", filter=subscribed)).order_by("name")
+
+
+class RecipientsForm(forms.Form):
+    """Step 1. A valid form sets ``recipient_count``: the de-duplicated count, computed here, not by the browser."""
+
+    name = forms.CharField(
+        label=gettext_lazy("Campaign name"),
+        max_length=255,
+        help_text=gettext_lazy("For you and your colleagues; subscribers never see it."),
+    )
+    audience = forms.ChoiceField(
+        label=gettext_lazy("Send to"),
+        choices=[(ALL, gettext_lazy("All subscribers")), (GROUPS, gettext_lazy("Subscribers in chosen groups"))],
+        widget=forms.RadioSelect,
+        initial=ALL,
+    )
+    include_groups = GroupChoiceField(
+        queryset=Group.objects.none(),
+        required=False,
+        label=gettext_lazy("Groups"),
+        help_text=gettext_lazy("Subscribers in any of these groups; someone in several groups gets one message."),
+    )
+    exclude_groups = GroupChoiceField(
+        queryset=Group.objects.none(),
+        required=False,
+        label=gettext_lazy("Except members of"),
+        help_text=gettext_lazy("Nobody in these groups gets this newsletter."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("include_groups", "exclude_groups"):
+            self.fields[name].queryset = groups_with_counts()
+        self.recipient_count = None
+
+    @classmethod
+    def initial_for(cls, campaign):
+        return {
+            "name": campaign.name,
+            "audience": ALL if campaign.all_subscribers else GROUPS,
+            "include_groups": list(campaign.include_groups.all()),
+            "exclude_groups": list(campaign.exclude_groups.all()),
+        }
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        everyone = data["audience"] == ALL
+        include = [] if everyone else list(data["include_groups"])
+        exclude = list(data["exclude_groups"])
+        if not everyone and not include:
+            self.add_error("include_groups", _("Choose at least one group, or send to all subscribers."))
+            return data
+        if set(include) & set(exclude):
+            self.add_error("exclude_groups", _("A group can't be both chosen and excepted."))
+            return data
+        data["all_subscribers"], data["include_groups"] = everyone, include
+        self.recipient_count = lifecycle.count_recipients(everyone, [g.pk for g in include], [g.pk for g in exclude])
+        if not self.recipient_count:
+            raise forms.ValidationError(_("Nobody would get this newsletter: no subscribed member matches."))
+        return data
+
+    def save(self, campaign):
+        """Store the choice on a draft campaign (``set_audience`` raises CampaignError once it has started)."""
+        data = self.cleaned_data
+        lifecycle.set_audience(
+            campaign,
+            data["all_subscribers"],
+            [g.pk for g in data["include_groups"]],
+            [g.pk for g in data["exclude_groups"]],
+        )
+        if campaign.name != data["name"]:
+            campaign.name = data["name"]
+            campaign.save(update_fields=["name"])
+
+
+class CountForm(forms.Form):
+    """The live count's query string: ``audience``, ``include_groups`` and ``exclude_groups`` as in RecipientsForm."""
+
+    audience = forms.ChoiceField(choices=[(ALL, ALL), (GROUPS, GROUPS)])
+    include_groups = forms.ModelMultipleChoiceField(queryset=Group.objects.all(), required=False)
+    exclude_groups = forms.ModelMultipleChoiceField(queryset=Group.objects.all(), required=False)
+
+    def count(self):
+        data = self.cleaned_data
+        everyone = data["audience"] == ALL
+        include = [] if everyone else [g.pk for g in data["include_groups"]]
+        if not everyone and not include:
+            return 0
+        return lifecycle.count_recipients(everyone, include, [g.pk for g in data["exclude_groups"]])
+
+
+class ChecksForm(forms.Form):
+    """Step 2: with warnings on the checklist, the editor ticks that they read them."""
+
+    accept_warnings = forms.BooleanField(
+        label=gettext_lazy("I have read the warnings above and want to send anyway."), required=False
+    )
+
+    def __init__(self, *args, warnings=(), blocked=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.warnings = list(warnings)
+        self.blocked = blocked
+        if not self.warnings:
+            del self.fields["accept_warnings"]
+
+    def clean(self):
+        data = super().clean()
+        if self.blocked:
+            raise forms.ValidationError(_("Fix the problems above before sending."))
+        if self.warnings and not data.get("accept_warnings"):
+            self.add_error("accept_warnings", _("Tick this box to go on despite the warnings."))
+        return data
+
+
+class ScheduleForm(forms.Form):
+    """Step 3: now, or at a time in the future (in the admin's time zone: the user's, else the site's)."""
+
+    when = forms.ChoiceField(
+        label=gettext_lazy("When"),
+        choices=[(NOW, gettext_lazy("Send now")), (LATER, gettext_lazy("Schedule for later"))],
+        widget=forms.RadioSelect,
+        initial=NOW,
+    )
+    scheduled_at = forms.DateTimeField(label=gettext_lazy("Date and time"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scheduled_at"].widget = AdminDateTimeInput()
+        self.fields["scheduled_at"].help_text = _("Time zone: %(zone)s") % {
+            "zone": timezone.get_current_timezone_name()
+        }
+
+    def clean(self):
+        data = super().clean()
+        if data.get("when") != LATER:
+            data["scheduled_at"] = None
+            return data
+        when = data.get("scheduled_at")
+        if when is None:
+            if "scheduled_at" not in self.errors:
+                self.add_error("scheduled_at", _("Choose the date and time to send at."))
+        elif when <= timezone.now():
+            self.add_error("scheduled_at", _("Choose a time in the future."))
+        return data

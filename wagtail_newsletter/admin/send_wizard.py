@@ -1,0 +1,387 @@
+"""The send wizard: recipients → pre-flight checklist → now or later → confirm with the count.
+
+The campaign is created as a draft when step 1 is first submitted; later steps change that draft, and the final
+POST starts or schedules it through ``send.campaigns``. A campaign that is no longer a draft never goes through the
+wizard again (its steps redirect to its page), so a double submit of the last step starts nothing twice. What the
+editor chose at steps 2 and 3 lives in the session until the campaign starts; each step is validated again on the
+server, and the final step re-checks everything.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import FormView, TemplateView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from ..compose.checks import ERROR, WARNING, preflight
+from ..send import campaigns as lifecycle
+from ..send.models import Campaign, CampaignStatus
+from .campaign_forms import ChecksForm, ChooseNewsletterForm, CountForm, RecipientsForm, ScheduleForm, newsletter_pages
+from .compose_pages import NewsletterEditMenuItem, is_newsletter_page, no_revision_message
+
+NAMESPACE = "newsletter_campaigns"
+SESSION_KEY = "wagtail_newsletter_send_wizard"
+STEPS = [
+    ("recipients", gettext_lazy("Recipients")),
+    ("checks", gettext_lazy("Checklist")),
+    ("schedule", gettext_lazy("When")),
+    ("confirm", gettext_lazy("Confirm")),
+]
+
+
+def url(name, *args):
+    return reverse(f"{NAMESPACE}:{name}", args=args)
+
+
+def can_send(user):
+    return user.has_perm(lifecycle.PERMISSION)
+
+
+def wizard_state(request, campaign):
+    return request.session.get(SESSION_KEY, {}).get(str(campaign.pk), {})
+
+
+def save_wizard_state(request, campaign, **values):
+    states = request.session.get(SESSION_KEY, {})
+    states.setdefault(str(campaign.pk), {}).update(values)
+    request.session[SESSION_KEY] = states  # a new assignment: the session is saved
+
+
+def forget_wizard_state(request, campaign):
+    states = request.session.get(SESSION_KEY, {})
+    if states.pop(str(campaign.pk), None) is not None:
+        request.session[SESSION_KEY] = states
+
+
+def scheduled_time(state):
+    """The aware datetime chosen at step 3, None for "now"."""
+    return parse_datetime(state["when"]) if state.get("when") else None
+
+
+def evaluate(campaign, user):
+    """(checks, problems) of a draft: the checklist of its revision and what check_can_send objects to, without
+    repeating the checklist's errors."""
+    try:
+        compiled = lifecycle.compile_campaign(campaign)
+    except lifecycle.CampaignError as error:
+        return [], [str(error)]
+    checks = preflight(compiled)
+    errors = {check.message for check in checks if check.level == ERROR}
+    problems = [p for p in lifecycle.check_can_send(campaign, user, compiled=compiled) if p not in errors]
+    return checks, problems
+
+
+def warning_codes(checks):
+    return sorted({check.code for check in checks if check.level == WARNING})
+
+
+class SendPermissionMixin:
+    """Sending needs ``wagtail_newsletter.send_campaign``: 403 without it."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not can_send(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+class WizardStepMixin(SendPermissionMixin, WagtailAdminTemplateMixin):
+    """One step about an existing draft campaign (``pk`` in the URL)."""
+
+    step = None
+    header_icon = "mail"
+
+    def dispatch(self, request, *args, **kwargs):
+        if can_send(request.user):  # else SendPermissionMixin refuses
+            response = self.load(request, **kwargs)
+            if response is not None:
+                return response
+        return super().dispatch(request, *args, **kwargs)
+
+    def load(self, request, pk, **kwargs):
+        """Set ``campaign`` and ``state``; return a redirect when this step can't be shown."""
+        self.campaign = get_object_or_404(Campaign, pk=pk)
+        if self.campaign.status != CampaignStatus.DRAFT:
+            # Already started or scheduled (maybe by this very form a moment ago): its page tells what happened.
+            return redirect(url("detail", self.campaign.pk))
+        self.state = wizard_state(request, self.campaign)
+        missing = self.missing_step()
+        return redirect(url(missing, self.campaign.pk)) if missing else None
+
+    def missing_step(self):
+        """The name of an earlier step still to be done, or None."""
+        return None
+
+    def get_template_names(self):
+        return [f"wagtail_newsletter/admin/send_wizard/{self.step}.html"]
+
+    @cached_property
+    def page(self):
+        return self.campaign.page.specific if self.campaign.page else None
+
+    def get_page_title(self):
+        return _("Send a newsletter")
+
+    def get_page_subtitle(self):
+        return self.campaign.name
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": url("index"), "label": _("Campaigns")},
+            {"url": url("detail", self.campaign.pk), "label": self.campaign.name},
+            {"url": "", "label": _("Send")},
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        names = [name for name, _label in STEPS]
+        context.update(
+            campaign=self.campaign,
+            newsletter=self.page,
+            steps=[
+                {"name": name, "label": label, "number": number, "current": name == self.step}
+                for number, (name, label) in enumerate(STEPS, start=1)
+            ],
+            back_url=url(f"send_{names[names.index(self.step) - 1]}", self.campaign.pk)
+            if self.step != names[0]
+            else None,
+            action_url=self.request.path,
+            submit_button_label=_("Next"),
+            submit_button_active_label=_("Checking…"),
+        )
+        return context
+
+
+class RecipientsView(WizardStepMixin, FormView):
+    """Step 1 of an existing draft (going back from a later step)."""
+
+    step = "recipients"
+    form_class = RecipientsForm
+
+    def get_initial(self):
+        return RecipientsForm.initial_for(self.campaign)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(count_url=url("count"), count=self.campaign_count())
+        return context
+
+    def campaign_count(self):
+        return lifecycle.count_recipients_of(self.campaign)
+
+    def form_valid(self, form):
+        try:
+            form.save(self.campaign)
+        except lifecycle.CampaignError as error:
+            form.add_error(None, str(error))
+            return self.form_invalid(form)
+        return redirect(url("send_checks", self.campaign.pk))
+
+
+class NewCampaignView(RecipientsView):
+    """Step 1 for a newsletter page (``page_id`` in the URL): the draft campaign is created when it is valid."""
+
+    def load(self, request, page_id, **kwargs):
+        self.newsletter = get_object_or_404(newsletter_pages(), pk=page_id).specific
+        if not is_newsletter_page(self.newsletter):
+            raise Http404
+        self.campaign = Campaign(name=self.newsletter.get_admin_display_title(), page=self.newsletter)
+        self.state = {}
+
+    @cached_property
+    def page(self):
+        return self.newsletter
+
+    def get_initial(self):
+        return {"name": self.campaign.name}
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": url("index"), "label": _("Campaigns")},
+            {"url": "", "label": _("Send “%(title)s”") % {"title": self.newsletter.get_admin_display_title()}},
+        ]
+
+    def campaign_count(self):
+        return lifecycle.count_recipients(True)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if self.newsletter.get_latest_revision() is None:
+            context["problems"] = [no_revision_message()]
+        return context
+
+    def form_valid(self, form):
+        if self.newsletter.get_latest_revision() is None:
+            form.add_error(None, no_revision_message())
+            return self.form_invalid(form)
+        with transaction.atomic():
+            user = self.request.user
+            self.campaign = lifecycle.create_campaign(self.newsletter, user, name=form.cleaned_data["name"])
+            form.save(self.campaign)
+        return redirect(url("send_checks", self.campaign.pk))
+
+
+class ChecksView(WizardStepMixin, FormView):
+    """Step 2: the checklist of the campaign's revision; errors block, warnings need a tick."""
+
+    step = "checks"
+    form_class = ChecksForm
+
+    @cached_property
+    def evaluation(self):
+        return evaluate(self.campaign, self.request.user)
+
+    def get_form_kwargs(self):
+        checks, problems = self.evaluation
+        blocked = bool(problems) or any(check.level == ERROR for check in checks)
+        return {**super().get_form_kwargs(), "warnings": warning_codes(checks), "blocked": blocked}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        checks, problems = self.evaluation
+        newer = self.page and self.page.latest_revision_id != self.campaign.revision_id
+        context.update(checks=checks, problems=problems, newer_revision=newer)
+        return context
+
+    def form_valid(self, form):
+        save_wizard_state(self.request, self.campaign, accepted=form.warnings)
+        return redirect(url("send_schedule", self.campaign.pk))
+
+
+class ScheduleView(WizardStepMixin, FormView):
+    step = "schedule"
+    form_class = ScheduleForm
+
+    def missing_step(self):
+        return None if "accepted" in self.state else "send_checks"
+
+    def get_initial(self):
+        when = scheduled_time(self.state)
+        return {"when": "later", "scheduled_at": when} if when else {}
+
+    def form_valid(self, form):
+        when = form.cleaned_data["scheduled_at"]
+        save_wizard_state(self.request, self.campaign, when=when.isoformat() if when else None)
+        return redirect(url("send_confirm", self.campaign.pk))
+
+
+class ConfirmView(WizardStepMixin, TemplateView):
+    """Step 4: everything re-checked and shown; the POST (nothing but the CSRF token) starts or schedules the
+    campaign, once."""
+
+    step = "confirm"
+
+    def missing_step(self):
+        if "accepted" not in self.state:
+            return "send_checks"
+        return None if "when" in self.state else "send_schedule"
+
+    @cached_property
+    def when(self):
+        return scheduled_time(self.state)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        count = lifecycle.count_recipients_of(self.campaign)
+        context.update(
+            count=count,
+            when=self.when,
+            when_display=formats.date_format(timezone.localtime(self.when), "DATETIME_FORMAT") if self.when else "",
+            zone=timezone.get_current_timezone_name(),
+            groups=list(self.campaign.include_groups.all()),
+            excluded=list(self.campaign.exclude_groups.all()),
+            submit_button_label=_("Schedule") if self.when else _("Send now"),
+            submit_button_active_label=_("Starting…"),
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        checks, problems = evaluate(self.campaign, request.user)
+        if any(check.level == ERROR for check in checks) or not set(warning_codes(checks)) <= set(
+            self.state["accepted"]
+        ):
+            messages.warning(request, _("The checklist has changed since you went through it; please look again."))
+            return redirect(url("send_checks", self.campaign.pk))
+        if self.when and self.when <= timezone.now():
+            messages.warning(request, _("The time you chose has passed; please choose another."))
+            return redirect(url("send_schedule", self.campaign.pk))
+        try:
+            if self.when:
+                lifecycle.schedule(self.campaign, self.when, request.user)
+            else:
+                lifecycle.send_now(self.campaign, request.user)
+        except lifecycle.CampaignError as error:
+            self.campaign.refresh_from_db()
+            if self.campaign.status != CampaignStatus.DRAFT:  # another submit got there first
+                return redirect(url("detail", self.campaign.pk))
+            messages.error(request, str(error))
+            return self.render_to_response(self.get_context_data())
+        forget_wizard_state(request, self.campaign)
+        if self.when:
+            message = _("“%(name)s” is scheduled for %(when)s.") % {
+                "name": self.campaign.name,
+                "when": formats.date_format(timezone.localtime(self.when), "DATETIME_FORMAT"),
+            }
+        else:
+            message = _("“%(name)s” is being sent.") % {"name": self.campaign.name}
+        messages.success(request, message)
+        return redirect(url("detail", self.campaign.pk))
+
+
+class ChooseNewsletterView(SendPermissionMixin, WagtailAdminTemplateMixin, FormView):
+    """ "New campaign" on the listing: which newsletter to send; goes on to step 1."""
+
+    template_name = "wagtail_newsletter/admin/send_wizard/choose.html"
+    form_class = ChooseNewsletterForm
+    header_icon = "mail"
+    page_title = gettext_lazy("New campaign")
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": url("index"), "label": _("Campaigns")},
+            {"url": "", "label": self.page_title},
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(action_url=self.request.path, submit_button_label=_("Next"))
+        return context
+
+    def form_valid(self, form):
+        return redirect(url("send_new", form.cleaned_data["page"].pk))
+
+
+class RecipientCountView(SendPermissionMixin, View):
+    """JSON for the live count of step 1: ``{"count": n}``; the form re-counts on the server when submitted."""
+
+    def get(self, request):
+        form = CountForm(request.GET)
+        if not form.is_valid():
+            return JsonResponse({"errors": form.errors}, status=400)
+        return JsonResponse({"count": form.count()})
+
+
+class SendMenuItem(NewsletterEditMenuItem):
+    """ "Send…" in the action menu of a saved newsletter page, next to "Send test…", for users who may send."""
+
+    label = gettext_lazy("Send…")
+    name = "action-newsletter-send"
+    icon_name = "mail"
+    order = 905
+
+    def is_shown(self, context):
+        return can_send(context["request"].user) and super().is_shown(context)
+
+    def get_url(self, parent_context):
+        return url("send_new", parent_context["page"].pk)
