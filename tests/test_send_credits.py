@@ -2,12 +2,20 @@
 purchased credits never expire and are spent first, a send beyond the balance is refused before it starts."""
 
 import datetime
+import io
 import threading
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connections, transaction
+from django.urls import NoReverseMatch, include, path, reverse
 from django.utils import translation
+from example.urls import urlpatterns as site_urlpatterns
+from openpyxl import load_workbook
+from wagtail.admin.auth import require_admin_access
+from wagtail.utils.urlpatterns import decorate_urlpatterns
 
+from wagtail_newsletter.admin.credit_views import CreditsMenuItem, credits_viewset
 from wagtail_newsletter.models import Subscriber
 from wagtail_newsletter.send import credits
 from wagtail_newsletter.send.models import Campaign, CampaignStatus, CreditAccount, CreditEntry, Delivery
@@ -316,3 +324,119 @@ def test_concurrent_first_top_ups_give_the_free_credits_once(enable):
     run_threads(6, lambda index: credits.monthly_top_up(MARCH))
     assert credits.balance(MARCH) == 3000
     assert entries() == [(Kind.MONTHLY, 3000, 3000)]
+
+
+# --- The admin page -----------------------------------------------------------------------------------------------
+
+
+def _urlpatterns():
+    """The example site's URLs, plus the credits page if the admin hooks don't register it (yet)."""
+    try:
+        reverse("newsletter_credits:index", urlconf="example.urls")
+        return site_urlpatterns
+    except NoReverseMatch:
+        # Wrapped like every admin URL registered through Wagtail's hooks.
+        patterns = decorate_urlpatterns(credits_viewset.get_urlpatterns(), require_admin_access)
+        mine = include((patterns, credits_viewset.url_namespace))
+        return [path("admin/newsletter/credits/", mine), *site_urlpatterns]
+
+
+urlpatterns = _urlpatterns()
+
+
+@pytest.fixture
+def page(settings, enable):
+    settings.ROOT_URLCONF = __name__
+    return reverse("newsletter_credits:index")
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(*codenames):
+        user = django_user_model.objects.create_user(username="-".join(codenames) or "nobody", password="x")
+        user.user_permissions.add(*Permission.objects.filter(codename__in=["access_admin", *codenames]))
+        return django_user_model.objects.get(pk=user.pk)  # no stale permission cache
+
+    return make
+
+
+def test_the_page_shows_balance_split_level_quota_and_ledger(admin_client, page, settings):
+    settings.WAGTAIL_NEWSLETTER = {**settings.WAGTAIL_NEWSLETTER, "HOURLY_QUOTA": 2000}
+    assert credits.balance() == 3000  # this month's free credits
+    credits.purchase(7000, note="Order 42")
+    credits.charge(campaign("Spring sale"), 1500)
+    html = admin_client.get(page).content.decode()
+    assert 'data-figure="balance"><strong>8,500</strong>' in html
+    assert 'data-figure="purchased">5,500<' in html and 'data-figure="free">3,000<' in html
+    assert 'data-figure="level">3,000<' in html
+    assert "0 of 2,000" in html
+    for text in ("Order 42", "Spring sale", "+7,000", "-1,500", "Monthly free credits"):
+        assert text in html
+    assert "data-credits-purchase" in html  # a superuser may record purchases
+
+
+def test_the_page_and_its_menu_item_need_credits_on_and_a_permission(client, admin_client, page, enable, make_user):
+    request = type("Request", (), {})()
+    item = CreditsMenuItem("Credits", page)
+    request.user = make_user()
+    assert not item.is_shown(request)
+    client.force_login(request.user)
+    refused = client.get(page)
+    assert refused.status_code == 302 and refused.url == reverse("wagtailadmin_home")  # Wagtail's "permission denied"
+    request.user = make_user("view_creditentry")
+    assert item.is_shown(request)
+    client.force_login(request.user)
+    html = client.get(page).content.decode()
+    assert "data-credits-summary" in html and "data-credits-purchase" not in html
+    assert client.post(page, {"amount": 100}).url == reverse("wagtailadmin_home")
+    assert not CreditEntry.objects.filter(kind=Kind.PURCHASE).exists()
+    enable(False)
+    assert not item.is_shown(request)
+    assert admin_client.get(page).status_code == 404
+    enable(True)
+    client.logout()
+    assert "login" in client.get(page).url
+
+
+def test_recording_a_purchase(client, page, make_user):
+    buyer = make_user("add_creditentry")
+    credits.balance()
+    client.force_login(buyer)
+    response = client.post(page, {"amount": "2500", "note": "Invoice 7"})
+    assert response.status_code == 302 and response.url == page
+    entry = CreditEntry.objects.get(kind=Kind.PURCHASE)
+    assert (entry.amount, entry.balance, entry.note, entry.actor) == (2500, 3000 + 2500, "Invoice 7", buyer)
+    html = client.get(page).content.decode()
+    assert "2,500 credits added; the balance is now 5,500." in html
+
+
+@pytest.mark.parametrize("amount", ["0", "-5", "abc", "", "2.5"])
+def test_an_invalid_purchase_shows_an_error_and_writes_nothing(admin_client, page, amount):
+    credits.balance()
+    before = entries()
+    response = admin_client.post(page, {"amount": amount})
+    assert response.status_code == 200
+    assert response.context["purchase_form"].errors["amount"]
+    assert "error-message" in response.content.decode()
+    assert entries() == before
+
+
+def test_ledger_filters_and_exports(admin_client, page):
+    credits.balance()
+    credits.purchase(40, note="Order 1")
+    credits.charge(campaign("Autumn"), 30)
+    results = admin_client.get(reverse("newsletter_credits:index_results"), {"kind": "purchase"}).content.decode()
+    assert "Order 1" in results and "Autumn" not in results
+
+    response = admin_client.get(page, {"export": "csv"})
+    csv_text = b"".join(response.streaming_content).decode()
+    lines = csv_text.strip().splitlines()
+    assert lines[0] == "Date,Kind,Credits,Balance after,Campaign,Note,By"
+    assert ",Campaign,-30,3010,Autumn," in lines[1]  # newest first
+    assert ",Purchase,40,3040,,Order 1," in lines[2]
+    assert ",Monthly free credits,3000,3000,," in lines[3]
+
+    response = admin_client.get(page, {"export": "xlsx", "kind": "charge"})
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    rows = [row[1:5] for row in sheet.iter_rows(values_only=True)]
+    assert rows == [("Kind", "Credits", "Balance after", "Campaign"), ("Campaign", -30, 3010, "Autumn")]
