@@ -320,6 +320,30 @@ def test_concurrent_refunds_of_one_campaign_never_exceed_its_charge(enable):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_refunds_inside_and_outside_a_campaign_lock_do_not_deadlock(enable):
+    """The lifecycle refunds while holding the campaign's row; settle() refunds without it. Locks are always taken
+    campaign first, then account, so mixing both never deadlocks (PostgreSQL would abort one of them)."""
+    set_balance(1000)
+    march = campaign()
+    credits.charge(march, 400, now=MARCH)
+
+    def refund_some(index):
+        for _ in range(10):
+            if index % 2:
+                with transaction.atomic():
+                    locked = Campaign.objects.select_for_update().get(pk=march.pk)
+                    Campaign.objects.filter(pk=march.pk).update(status_note=f"t{index}")
+                    credits.refund(locked, 1)
+            else:
+                credits.refund(Campaign.objects.get(pk=march.pk), 1)
+
+    run_threads(8, refund_some)
+    march.refresh_from_db()
+    assert march.credits_charged == 400 - 80
+    assert credits.balance(MARCH) == 1000 - 400 + 80
+
+
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_first_top_ups_give_the_free_credits_once(enable):
     run_threads(6, lambda index: credits.monthly_top_up(MARCH))
     assert credits.balance(MARCH) == 3000

@@ -171,6 +171,12 @@ def adjust(amount, actor=None, note=""):
         return _record(acc, Kind.ADJUSTMENT, amount, actor=actor, note=note)
 
 
+def _lock_campaign(campaign):
+    """Lock the campaign's row (PostgreSQL) and return its ``credits_charged``. Always campaign first, then the
+    account, like the lifecycle functions that call us while holding the campaign: no lock-order deadlock."""
+    return Campaign.objects.select_for_update().filter(pk=campaign.pk).values_list("credits_charged", flat=True).get()
+
+
 def charge(campaign, count, actor=None, now=None):
     """Charge ``count`` credits for ``campaign`` before it starts sending.
 
@@ -181,8 +187,9 @@ def charge(campaign, count, actor=None, now=None):
     if not enabled() or count == 0:
         return None
     _positive_int(count, "count")
-    monthly_top_up(now)
     with transaction.atomic():
+        _lock_campaign(campaign)
+        monthly_top_up(now)  # this month's free credits count; it takes the account lock after the campaign's
         acc = account(lock=True)
         if count > acc.balance:
             raise InsufficientCredits(count, acc.balance)
@@ -219,10 +226,9 @@ def settle(campaign):
 
 def _refund(campaign, amount_for, note):
     with transaction.atomic():
+        # Both locks held: two refunds of one campaign can't both give back the same credits.
+        charged = _lock_campaign(campaign)
         acc = account(lock=True)
-        # Every change of credits_charged happens under the account lock: this read can't be stale, and two
-        # refunds of one campaign can't both give back the same credits.
-        charged = Campaign.objects.filter(pk=campaign.pk).values_list("credits_charged", flat=True).get()
         amount = min(amount_for(charged), charged) if charged > 0 else 0
         campaign.credits_charged = charged
         if amount <= 0:
