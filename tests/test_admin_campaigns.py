@@ -1,6 +1,7 @@
 """The editor's side of sending: the "Send…" menu item, the send wizard, the campaign listing, the campaign page with
 its progress JSON, and pause / resume / cancel — through the Django test client."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -368,6 +369,7 @@ def test_listing_shows_campaigns_and_filters_by_status(sender_client, newsletter
     assert "Draft one" in listing and "Sent one" in listing
     assert campaigns_url("detail", draft.pk) in listing and campaigns_url("delete", draft.pk) in listing
     assert campaigns_url("delete", sent.pk) not in listing  # only drafts can be deleted
+    assert campaigns_url("send_recipients", draft.pk) in listing and not re.search(r">\s*Edit\s*<", listing)
     filtered = sender_client.get(campaigns_url("index") + "?status=sent").content.decode()
     assert "Sent one" in filtered and "Draft one" not in filtered
     # No plain add or edit form: campaigns are made by the wizard and changed only by their actions.
@@ -453,3 +455,9 @@ def test_pause_resume_and_cancel(sender_client, newsletter, admin_user, audience
     response = sender_client.post(campaigns_url("resume", campaign.pk), follow=True)
     assert "Only a paused campaign can be resumed." in response.content.decode()
     assert sender_client.get(campaigns_url("cancel", campaign.pk)).url == detail
+
+
+def test_the_send_permission_can_be_given_to_a_group_of_users(admin_client):
+    page = admin_client.get(reverse("wagtailusers_groups:add")).content.decode()
+    permission = Permission.objects.get(codename="send_campaign")
+    assert "Can send campaigns" in page and f'value="{permission.pk}"' in page

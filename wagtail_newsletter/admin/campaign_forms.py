@@ -36,10 +36,31 @@ class ChooseNewsletterForm(forms.Form):
         self.fields["page"].label_from_instance = lambda page: page.get_admin_display_title()
 
 
+class NamedGroupMixin:
+    """Radio buttons or checkboxes in an element named after their field (``role`` group / radiogroup), so that a
+    group's box in "Groups" is told apart from its twin in "Except members of" by assistive technology."""
+
+    template_name = "wagtail_newsletter/admin/send_wizard/choice_group.html"
+    group_role = "group"
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"].update(group_role=self.group_role, group_label=self.group_label)
+        return context
+
+
+class NamedCheckboxes(NamedGroupMixin, forms.CheckboxSelectMultiple):
+    pass
+
+
+class NamedRadios(NamedGroupMixin, forms.RadioSelect):
+    group_role = "radiogroup"
+
+
 class GroupChoiceField(forms.ModelMultipleChoiceField):
     """Groups as checkboxes, each with its number of subscribed members (annotated by ``groups_with_counts``)."""
 
-    widget = forms.CheckboxSelectMultiple
+    widget = NamedCheckboxes
 
     def label_from_instance(self, group):
         return _("%(name)s (%(count)s subscribed)") % {"name": group.name, "count": group.subscribed_count}
@@ -61,7 +82,7 @@ class RecipientsForm(forms.Form):
     audience = forms.ChoiceField(
         label=gettext_lazy("Send to"),
         choices=[(ALL, gettext_lazy("All subscribers")), (GROUPS, gettext_lazy("Subscribers in chosen groups"))],
-        widget=forms.RadioSelect,
+        widget=NamedRadios,
         initial=ALL,
     )
     include_groups = GroupChoiceField(
@@ -81,6 +102,8 @@ class RecipientsForm(forms.Form):
         super().__init__(*args, **kwargs)
         for name in ("include_groups", "exclude_groups"):
             self.fields[name].queryset = groups_with_counts()
+        for name in ("audience", "include_groups", "exclude_groups"):
+            self.fields[name].widget.group_label = self.fields[name].label
         self.recipient_count = None
 
     @classmethod

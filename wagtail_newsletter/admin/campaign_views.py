@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
+from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.ui.tables import Column, DateColumn, NumberColumn
 from wagtail.admin.views.generic import DeleteView, IndexView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
@@ -115,6 +116,15 @@ class CampaignIndexView(IndexView):
         if instance.status == CampaignStatus.DRAFT and can_send(self.request.user):
             return url("delete", instance.pk)
         return None
+
+    def get_list_more_buttons(self, instance):
+        """Open the campaign; a draft can also be sent (the wizard) or deleted. Nothing says "Edit"."""
+        buttons = [MenuItem(_("Open"), url=url("detail", instance.pk), icon_name="view", priority=10)]
+        if delete_url := self.get_delete_url(instance):
+            send_url = url("send_recipients", instance.pk)
+            buttons.append(MenuItem(_("Continue sending…"), url=send_url, icon_name="mail", priority=20))
+            buttons.append(MenuItem(_("Delete"), url=delete_url, icon_name="bin", priority=30))
+        return buttons
 
 
 class DeleteDraftView(DeleteView):
