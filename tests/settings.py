@@ -7,6 +7,7 @@ test (qcluster, a live example site) sets ``WN_USE_TEST_DB=1`` to open that test
 directly instead of creating one.
 """
 
+import json
 import os
 
 import dj_database_url
@@ -38,5 +39,11 @@ if os.environ.get("WN_TEST_EMAIL_SMTP") == "1":
     EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
     EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "1025"))
 Q_CLUSTER = {**Q_CLUSTER, "sync": os.environ.get("Q_SYNC", "1") == "1"}  # noqa: F405
+# A qcluster started by a test gets its cluster and sending settings from the test (JSON).
+Q_CLUSTER.update(json.loads(os.environ.get("WN_TEST_Q_CLUSTER", "{}")))
 # A live example site started by a test (WN_TEST_BASE_URL) puts its own address in the links it mails.
-WAGTAIL_NEWSLETTER = {"BASE_URL": os.environ.get("WN_TEST_BASE_URL", "http://testserver"), "MIN_FILL_SECONDS": 0}
+WAGTAIL_NEWSLETTER = {
+    "BASE_URL": os.environ.get("WN_TEST_BASE_URL", "http://testserver"),
+    "MIN_FILL_SECONDS": 0,
+    **json.loads(os.environ.get("WN_TEST_NEWSLETTER_SETTINGS", "{}")),
+}

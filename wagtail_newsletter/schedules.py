@@ -10,6 +10,12 @@ SCHEDULES = [
         "wagtail_newsletter.audience.services.erase_forgotten",
         60,
     ),
+    # Starts scheduled campaigns (backing up their one-off schedules), re-kicks campaigns whose tasks were lost
+    # with a killed worker, and marks finished campaigns sent.
+    ("wagtail_newsletter: dispatch campaigns", "wagtail_newsletter.send.dispatch.dispatch", 1),
+    # Tops the credits balance up to the free monthly level once a month (a no-op with credits off).
+    ("wagtail_newsletter: monthly free credits", "wagtail_newsletter.send.credits.monthly_top_up", 60),
+    ("wagtail_newsletter: prune quota windows", "wagtail_newsletter.send.quotas.prune", 1440),
 ]
 
 

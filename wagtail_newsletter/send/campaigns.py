@@ -107,8 +107,8 @@ def check_can_send(campaign, user=None, compiled=None, count=None):
     count = count_recipients_of(campaign) if count is None else count
     if not count:
         problems.append(_("No subscriber matches the chosen recipients."))
-    elif newsletter_settings.CREDITS_ENABLED and count > credits.balance():
-        problems.append(str(credits.InsufficientCredits(count, credits.balance())))
+    elif newsletter_settings.CREDITS_ENABLED and (refusal := credits.check(count)):
+        problems.append(refusal)
     return problems
 
 
@@ -239,8 +239,8 @@ def cancel(campaign, user=None):
         campaign.status = CampaignStatus.CANCELLED
         campaign.finished_at = timezone.now()
         campaign.save(update_fields=["status", "finished_at"])
-        if unsent and campaign.credits_charged:
-            credits.refund(campaign, unsent, note=_("Campaign cancelled"))
+        if campaign.credits_charged:
+            credits.settle(campaign)
         if was_scheduled:
             dispatch.unschedule_start(campaign)
     return campaign
@@ -262,11 +262,7 @@ def finish_if_done(campaign_id):
         campaign.hold_until = None
         campaign.save(update_fields=["status", "finished_at", "hold_until"])
         if campaign.credits_charged:
-            unsent = Delivery.objects.filter(
-                campaign=campaign, status__in=(DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
-            ).count()
-            if unsent:
-                credits.refund(campaign, unsent, note=_("Messages not sent"))
+            credits.settle(campaign)
     logger.info("Campaign %s sent", campaign_id)
     return True
 

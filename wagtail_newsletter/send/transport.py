@@ -40,8 +40,8 @@ def classify(code, response):
     """A TransportError for an SMTP answer that is not a success."""
     text = " ".join(_text(response).split())[:450]
     enhanced = _ENHANCED.match(text)
-    if code == 421:
-        return TransportError(CONNECTION, code, text, throttled=True)
+    if code == 421:  # the relay closes the session, often to slow us down: retry this one, reconnect, slow down
+        return TransportError(TEMPORARY, code, text, throttled=True)
     if 400 <= code < 500:
         throttled = bool(enhanced and enhanced.group(2) == "7") or bool(_THROTTLE_WORDS.search(text))
         return TransportError(TEMPORARY, code, text, throttled=throttled)

@@ -53,10 +53,6 @@ def _campaign_state(campaign_id):
     return Campaign.objects.filter(pk=campaign_id).values("status", "hold_until", "throttle_ms").first()
 
 
-def _hour_start(now):
-    return now.replace(minute=0, second=0, microsecond=0)
-
-
 def send_campaign_task(campaign_id):
     """django-q2 task: send batches of ``campaign_id`` for up to SEND_TASK_SECONDS, then hand over to a new task.
 
@@ -92,7 +88,7 @@ def send_campaign_task(campaign_id):
                     break
                 token, rows = claims.claim(campaign_id, granted, settings.SEND_LEASE_SECONDS, now=now)
                 if len(rows) < granted:
-                    quotas.release(granted - len(rows), _hour_start(now))
+                    quotas.release(granted - len(rows), quotas.window_start(now))
                 if not rows:
                     if not claims.pending_exists(campaign_id):
                         from .campaigns import finish_if_done
@@ -108,7 +104,7 @@ def send_campaign_task(campaign_id):
                 outcome = sender.send_batch(rows, state["throttle_ms"])
                 sent += outcome.sent
                 if outcome.unsent:
-                    quotas.release(outcome.unsent, _hour_start(now))
+                    quotas.release(outcome.unsent, quotas.window_start(now))
                 if outcome.stop:
                     break
     finally:
@@ -229,7 +225,8 @@ class CampaignSender:
                     rest = [r[0] for r in rows[position:]]
                     claims.release(rest)
                     outcome.unsent += len(rest)
-                    outcome.stop = True
+                    # A policy rejection pauses the campaign; an unreachable relay holds it (the loop waits).
+                    outcome.stop = error.kind == POLICY
                     self._stop_for(error)
                     break
                 outcomes.append(self._failure(delivery_id, attempts, error))
