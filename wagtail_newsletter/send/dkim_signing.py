@@ -7,6 +7,7 @@ verify what this makes (tests/test_send_dkim.py).
 """
 
 import base64
+import functools
 import hashlib
 import re
 import time
@@ -46,11 +47,18 @@ def generate_private_key():
 
 
 def load_private_key(private_key_pem):
-    """The RSA key in ``private_key_pem``; ValueError when it is not a usable RSA private key."""
+    """The RSA key in ``private_key_pem``; ValueError when it is not a usable RSA private key.
+
+    OpenSSL's consistency check of an RSA key takes ~40 ms, so loaded keys are kept (per process, a few)."""
     data = private_key_pem.encode("ascii") if isinstance(private_key_pem, str) else private_key_pem
+    return _load_key(data)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_key(data):
     try:
         key = serialization.load_pem_private_key(data, password=None)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, UnicodeError) as exc:
         raise ValueError("not a PEM private key without password") from exc
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("not an RSA key")
@@ -59,11 +67,15 @@ def load_private_key(private_key_pem):
     return key
 
 
+def public_key_der(private_key_pem):
+    """The public half of the key, DER SubjectPublicKeyInfo (what the DNS record publishes)."""
+    public = load_private_key(private_key_pem).public_key()
+    return public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
 def dns_record(private_key_pem):
     """The TXT record value to publish at ``<selector>._domainkey.<domain>``."""
-    public = load_private_key(private_key_pem).public_key()
-    der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode("ascii")
+    return "v=DKIM1; k=rsa; p=" + base64.b64encode(public_key_der(private_key_pem)).decode("ascii")
 
 
 def dns_record_chunks(private_key_pem_or_record, size=255):
