@@ -273,6 +273,9 @@ def test_schedule_in_the_past_is_refused(sender_client, newsletter, audience):
     assert response.status_code == 200 and "Choose a time in the future." in response.content.decode()
     response = sender_client.post(campaigns_url("send_schedule", campaign.pk), {"when": "later"})
     assert "Choose the date and time to send at." in response.content.decode()
+    future = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    response = sender_client.post(campaigns_url("send_schedule", campaign.pk), {"when": "now", "scheduled_at": future})
+    assert "You chose a date" in response.content.decode()
     assert sender_client.get(campaigns_url("send_confirm", campaign.pk)).url == campaigns_url(
         "send_schedule", campaign.pk
     )
@@ -315,6 +318,8 @@ def test_send_now_starts_once_and_a_second_submit_changes_nothing(sender_client,
 
 def test_schedule_for_later(sender_client, newsletter, audience):
     campaign = start_wizard(sender_client, newsletter)
+    sender_client.post(campaigns_url("send_checks", campaign.pk), {})
+    assert "date-time-chooser.js" in sender_client.get(campaigns_url("send_schedule", campaign.pk)).content.decode()
     when = (timezone.localtime() + timedelta(days=2)).replace(second=0, microsecond=0)
     through_schedule(sender_client, campaign, when="later", scheduled_at=when.strftime("%Y-%m-%d %H:%M"))
     page = sender_client.get(campaigns_url("send_confirm", campaign.pk)).content.decode()

@@ -154,13 +154,17 @@ def test_editor_sends_to_a_group_and_watches_the_progress(demo, browser, slow_sm
 
     # Step 3: now.
     expect(editor.get_by_label("Send now")).to_be_checked()
+    editor.get_by_label("Date and time").click()  # Wagtail's date and time picker opens
+    expect(editor.locator(".xdsoft_datetimepicker").first).to_be_visible()
+    shot(editor, "3-when")
+    editor.keyboard.press("Escape")
     editor.get_by_role("button", name="Next").click()
 
     # Step 4: the summary, then send.
     summary = editor.locator("[data-send-summary]")
     expect(summary.locator("[data-summary=count]")).to_have_text(f"{len(recipients)} subscribers")
     expect(summary.locator("[data-summary=sender]")).to_contain_text("news@example.org")
-    shot(editor, "3-confirm")
+    shot(editor, "4-confirm")
     editor.get_by_role("button", name="Send now").click()
 
     # The campaign page: the bar moves while the qcluster sends, and reaches 100 %.
@@ -174,17 +178,17 @@ def test_editor_sends_to_a_group_and_watches_the_progress(demo, browser, slow_sm
             if float(value) == 100:
                 break
             if len(seen) == 2:
-                shot(editor, "4-progress")
+                shot(editor, "5-progress")
         editor.wait_for_timeout(250)
     else:
         pytest.fail(f"the bar did not reach 100 % (saw {sorted(seen)}); qcluster said:\n{cluster_log(demo['cluster'])}")
     assert any(0 < value < 100 for value in seen), f"no progress seen between 0 and 100: {sorted(seen)}"
     expect(editor.locator("[data-campaign-status]").first).to_have_text("Sent", timeout=30_000)
     expect(editor.locator("[data-progress=sent]")).to_have_text(str(len(recipients)))
-    shot(editor, "5-sent")
+    shot(editor, "6-sent")
     editor.goto(f"{base_url}/admin/newsletter/campaigns/")
     expect(editor.get_by_role("link", name="Welcome to the readers")).to_be_visible()
-    shot(editor, "6-listing")
+    shot(editor, "7-listing")
 
     # Every recipient got exactly one message, with its own one-click unsubscribe.
     messages = slow_smtp.wait_for(len(recipients), timeout=30)

@@ -207,6 +207,10 @@ class ScheduleForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data.get("when") == NOW and data.get("scheduled_at"):
+            # A date with "Send now" is ambiguous: never send now what someone meant for later.
+            self.add_error("when", _("You chose a date: choose “Schedule for later”, or clear the date."))
+            return data
         if data.get("when") != LATER:
             data["scheduled_at"] = None
             return data

@@ -158,6 +158,8 @@ class WizardStepMixin(SendPermissionMixin, WagtailAdminTemplateMixin):
             submit_button_label=_("Next"),
             submit_button_active_label=_("Checking…"),
         )
+        if context.get("form") is not None:
+            context["media"] = context["form"].media  # the date and time picker of step 3
         return context
 
 
