@@ -8,8 +8,9 @@ from django.urls import reverse
 
 from wagtail_newsletter.audience.confirmation_email import build_confirmation_email, html_to_text
 from wagtail_newsletter.audience.optin import confirmation_token
-from wagtail_newsletter.audience.tasks import notify_manager, send_confirmation_email
+from wagtail_newsletter.audience.tasks import notify_manager
 from wagtail_newsletter.models import Consent, Status, Subscriber
+from wagtail_newsletter.send.system_mail import send_confirmation_email
 
 from .signup_fixtures import subscribe_url, valid_post
 

@@ -74,9 +74,7 @@ class LinkSigner:
         if purpose not in PURPOSES:
             raise ValueError(f"unknown token purpose {purpose!r}")
         self._states = [
-            hmac.new(
-                hashlib.sha256(f"wagtail_newsletter.link.{purpose}:{key}".encode()).digest(), digestmod="sha256"
-            )
+            hmac.new(hashlib.sha256(f"wagtail_newsletter.link.{purpose}:{key}".encode()).digest(), digestmod="sha256")
             for key in _keys()
         ]
 

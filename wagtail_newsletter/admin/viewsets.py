@@ -190,3 +190,8 @@ if import_viewset is not None:
 from .campaign_views import campaign_viewset  # noqa: E402
 
 NewsletterViewSetGroup.items = (campaign_viewset, *NewsletterViewSetGroup.items)
+
+from .credit_views import credits_viewset  # noqa: E402
+from .sender_domains import SenderDomainViewSet  # noqa: E402
+
+NewsletterViewSetGroup.items += (SenderDomainViewSet, credits_viewset)

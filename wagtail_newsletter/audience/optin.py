@@ -74,7 +74,7 @@ def submit_subscription(form, email, values, ip=""):
             ip_network=minimise_ip(ip),
             source=Source.FORM,
         )
-        enqueue_on_commit("wagtail_newsletter.audience.tasks.send_confirmation_email", consent.pk)
+        enqueue_on_commit("wagtail_newsletter.send.system_mail.send_confirmation_email", consent.pk)
     return consent
 
 

@@ -233,7 +233,7 @@ def cancel(campaign, user=None):
         if campaign.is_finished:
             raise CampaignError(_("This campaign has already finished."))
         was_scheduled = campaign.status == CampaignStatus.SCHEDULED
-        unsent = Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.QUEUED).update(
+        Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.QUEUED).update(
             status=DeliveryStatus.SKIPPED, error=_("Cancelled")[:500], claim=None, lease_expires_at=None
         )
         campaign.status = CampaignStatus.CANCELLED
@@ -312,4 +312,3 @@ def progress(campaign):
         "hold_until": when(campaign.hold_until),
         "finished": campaign.is_finished,
     }
-

@@ -9,7 +9,6 @@ import logging
 import re
 from email.utils import formataddr, parseaddr
 
-from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -17,6 +16,7 @@ from ..audience.fields import InvalidValue, normalise_email
 from ..compose.compiled import compile_page
 from ..compose.personalise import personalise, sample_recipient
 from ..conf import newsletter_settings
+from .outgoing import Sender
 
 logger = logging.getLogger(__name__)
 
@@ -93,20 +93,16 @@ def from_header(page):
     return formataddr(sender_address(page))
 
 
-def build_test_message(page, personalised, address):
-    """One unsent test message to ``address`` from the PersonalisedEmail ``personalised`` of ``page``."""
-    headers = {TEST_HEADER: "1", "Auto-Submitted": "auto-generated"}
-    reply_to = [one_line(page.reply_to)] if getattr(page, "reply_to", "") else None
-    message = EmailMultiAlternatives(
-        subject=SUBJECT_PREFIX + one_line(personalised.subject),
-        body=personalised.text,
-        from_email=from_header(page),
-        to=[address],
-        reply_to=reply_to,
-        headers=headers,
+def test_sender(page):
+    """The page's sender, on the campaigns' pipeline (same skeleton, DKIM key and transport), marked as a test."""
+    name, address = sender_address(page)
+    return Sender(
+        name,
+        address,
+        reply_to=one_line(getattr(page, "reply_to", "")),
+        extra_headers=((TEST_HEADER, "1"), ("Auto-Submitted", "auto-generated")),
+        list_id="",
     )
-    message.attach_alternative(personalised.html, "text/html")
-    return message
 
 
 def test_recipient(subscriber_id):
@@ -133,8 +129,10 @@ def send_test_task(revision_id, addresses, subscriber_id=None, user_id=None):
     recipient = test_recipient(subscriber_id) or sample_recipient(compiled.language, compiled.base_url)
     # links=None: InertLinks — final URLs, nothing tracked, an unsubscribe link that unsubscribes nobody.
     personalised = personalise(compiled, recipient, links=None)
-    messages = [build_test_message(page, personalised, address) for address in addresses]
-    with get_connection() as connection:
-        sent = connection.send_messages(messages)
+    sender = test_sender(page)
+    subject = SUBJECT_PREFIX + one_line(personalised.subject)
+    for address in addresses:
+        sender.send_single(address, subject, personalised.html, personalised.text)
+    sent = len(addresses)
     logger.info("Test of page %s (revision %s) sent to %d address(es) by user %s", page.pk, revision_id, sent, user_id)
     return sent

@@ -127,7 +127,6 @@ class BackendTransport:
         if not self.opened:
             try:
                 self.backend.open()
-                self.backend.connection.ehlo_or_helo_if_needed()
             except Exception as error:  # noqa: BLE001 - every backend fails its own way
                 raise TransportError(CONNECTION, None, str(error) or type(error).__name__) from error
             self.opened = True

@@ -216,7 +216,12 @@ class CampaignSender:
                 outcome.unsent += 1
                 continue
             recipient = {"email": email, "first_name": first, "last_name": last, "language": language, "data": data}
-            envelope, raw, build = self.message(delivery_id, recipient)
+            try:
+                envelope, raw, build = self.message(delivery_id, recipient)
+            except ValueError as error:  # an address MIME can't carry (non-ASCII local part): give up on it
+                outcomes.append(self._failure(delivery_id, attempts, TransportError(PERMANENT, None, str(error))))
+                outcome.unsent += 1
+                continue
             try:
                 code, _text = self.transport.send(envelope, email, raw, build)
             except TransportError as error:
