@@ -29,21 +29,40 @@ class CampaignError(Exception):
     """An action that can't be done now; the message is for the editor."""
 
 
-def create_campaign(page, user=None, name=None):
-    """A draft campaign of ``page``'s latest revision, with its email settings copied."""
+EMAIL_SETTINGS = ("revision", "subject", "from_name", "from_email", "reply_to", "tracking_enabled")
+
+
+def _take_latest_revision(campaign, page, user=None):
+    """Point ``campaign`` at ``page``'s latest revision and copy that revision's email settings (not saved)."""
     revision = page.get_latest_revision() or page.save_revision(user=user)
     frozen = revision.as_object()
-    return Campaign.objects.create(
-        name=name or frozen.title,
-        page=page,
-        revision=revision,
-        subject=frozen.subject or "",
-        from_name=frozen.sender_name or "",
-        from_email=frozen.sender_email or "",
-        reply_to=frozen.reply_to or "",
-        tracking_enabled=getattr(frozen, "tracking_enabled", True),
-        created_by=user,
-    )
+    campaign.revision = revision
+    campaign.subject = frozen.subject or ""
+    campaign.from_name = frozen.sender_name or ""
+    campaign.from_email = frozen.sender_email or ""
+    campaign.reply_to = frozen.reply_to or ""
+    campaign.tracking_enabled = getattr(frozen, "tracking_enabled", True)
+    return frozen
+
+
+def create_campaign(page, user=None, name=None):
+    """A draft campaign of ``page``'s latest revision, with its email settings copied."""
+    campaign = Campaign(page=page, created_by=user)
+    frozen = _take_latest_revision(campaign, page, user)
+    campaign.name = name or frozen.title
+    campaign.save()
+    return campaign
+
+
+def refresh_revision(campaign, user=None):
+    """Point a draft (or scheduled) campaign at its newsletter's latest revision, with its email settings."""
+    if campaign.status not in STARTABLE:
+        raise CampaignError(_("A campaign that has started keeps the version it was sent with."))
+    if campaign.page is None:
+        raise CampaignError(_("The newsletter of this campaign no longer exists."))
+    _take_latest_revision(campaign, campaign.page.specific, user)
+    campaign.save(update_fields=EMAIL_SETTINGS)
+    return campaign
 
 
 def set_audience(campaign, all_subscribers, include_group_ids=(), exclude_group_ids=()):
@@ -143,7 +162,7 @@ def send_now(campaign, user=None):
 def start(campaign, compiled, user=None):
     """Inside a transaction holding the campaign's lock: freeze, plan, charge, mark sending, kick after commit."""
     campaign.compiled = compiled.to_dict()
-    campaign.subject = "".join(s for s in compiled.subject if isinstance(s, str))[:255] or campaign.subject
+    campaign.subject = compiled.source("subject")[:255] or campaign.subject  # variables written back as tags
     campaign.recipient_count = plan_deliveries(campaign)
     if not campaign.recipient_count:
         raise CampaignError(_("No subscriber matches the chosen recipients."))
