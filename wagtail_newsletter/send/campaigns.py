@@ -195,13 +195,13 @@ def schedule(campaign, when, user=None):
     return campaign
 
 
-def start_scheduled(campaign_id):
+def start_scheduled(campaign_id, now=None):
     """django-q2 task: start a scheduled campaign whose time has come (once, whoever calls it first)."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
         if campaign is None or campaign.status != CampaignStatus.SCHEDULED:
             return False
-        if campaign.scheduled_at and campaign.scheduled_at > timezone.now():
+        if campaign.scheduled_at and campaign.scheduled_at > (now or timezone.now()):
             return False
         try:
             compiled = compile_campaign(campaign)

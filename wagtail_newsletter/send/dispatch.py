@@ -71,7 +71,7 @@ def dispatch(now=None):
     for pk in Campaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_at__lte=now).values_list(
         "pk", flat=True
     ):
-        started += bool(start_scheduled(pk))
+        started += bool(start_scheduled(pk, now=now))
     sending = Campaign.objects.filter(status=CampaignStatus.SENDING).filter(
         Q(hold_until__isnull=True) | Q(hold_until__lte=now)
     )
