@@ -15,12 +15,21 @@ pytest_plugins = ["tests.signup_fixtures", "tests.live_site", "tests.compose_edi
 
 
 class RecordingHandler:
-    """Keeps every message it receives; ``reply`` can be set to inject SMTP failures."""
+    """Keeps every message it receives; ``reply`` (an answer to DATA) and ``rcpt_answer(address)`` (an answer to
+    RCPT, None to accept) inject SMTP failures."""
 
     def __init__(self):
         self.messages = []
         self.reply = None
+        self.rcpt_answer = None
         self.received = threading.Condition()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        answer = self.rcpt_answer(address) if self.rcpt_answer else None
+        if answer:
+            return answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.reply:

@@ -154,18 +154,11 @@ def test_expired_lease_is_claimed_again_and_live_lease_is_not(archive):
 def test_permanent_temporary_and_policy_answers(archive, smtp_server, sending_settings):
     subscribers = make_subscribers(6)
     answers = {
-        subscribers[1].email: ["550 5.1.1 No such user"],
+        subscribers[1].email: ["550 5.1.1 No such user"] * 10,
         subscribers[2].email: ["451 4.3.0 Try again", "451 4.3.0 Try again"],
     }
 
-    async def handle_RCPT(server, session, envelope, address, rcpt_options):
-        queue = answers.get(address)
-        if queue:
-            return queue.pop(0) if len(queue) > 1 or queue[0].startswith("5") else queue.pop(0)
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    smtp_server.handle_RCPT = handle_RCPT
+    smtp_server.rcpt_answer = lambda address: answers.get(address, []).pop(0) if answers.get(address) else None
     campaign = campaigns.create_campaign(make_newsletter(archive))
     campaigns.set_audience(campaign, True)
     campaigns.send_now(campaign)
@@ -185,10 +178,7 @@ def test_permanent_temporary_and_policy_answers(archive, smtp_server, sending_se
 def test_policy_rejection_pauses_the_campaign(archive, smtp_server, sending_settings):
     make_subscribers(5)
 
-    async def handle_RCPT(server, session, envelope, address, rcpt_options):
-        return "550 5.7.1 Sender blocked by policy"
-
-    smtp_server.handle_RCPT = handle_RCPT
+    smtp_server.rcpt_answer = lambda address: "550 5.7.1 Sender blocked by policy"
     campaign = campaigns.create_campaign(make_newsletter(archive))
     campaigns.set_audience(campaign, True)
     campaigns.send_now(campaign)
@@ -199,7 +189,7 @@ def test_policy_rejection_pauses_the_campaign(archive, smtp_server, sending_sett
     assert set(Delivery.objects.filter(campaign=campaign).values_list("status", "attempts")) == {
         (DeliveryStatus.QUEUED, 0)
     }
-    del smtp_server.handle_RCPT
+    smtp_server.rcpt_answer = None
     campaigns.resume(campaign)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SENT

@@ -96,13 +96,8 @@ def test_policy_pause_alerts_the_editor(archive, smtp_server, quick, django_user
     editor = django_user_model.objects.create_superuser("ed", "editor@example.org", "pw")
     make_subscribers(2)
 
-    async def handle_RCPT(server, session, envelope, address, rcpt_options):
-        if address != "editor@example.org":
-            return "554 5.7.1 Service unavailable; client host blocked"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    smtp_server.handle_RCPT = handle_RCPT
+    blocked = "554 5.7.1 Service unavailable; client host blocked"
+    smtp_server.rcpt_answer = lambda address: None if address == "editor@example.org" else blocked
     campaign = campaigns.send_now(new_campaign(make_newsletter(archive), editor), editor)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.PAUSED
@@ -154,3 +149,22 @@ def test_lifecycle_refuses_what_makes_no_sense(archive, smtp_server, quick, djan
     assert plan_deliveries(campaign) == 0
     assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.DRAFT
     assert not Delivery.objects.filter(status=DeliveryStatus.QUEUED).exists()
+
+
+def test_cancel_skips_rows_being_sent_by_a_live_or_dead_worker(archive, smtp_server, monkeypatch):  # noqa: F811
+    from wagtail_newsletter.send import worker
+
+    make_subscribers(6)
+    hold_kicks(monkeypatch)
+    campaign = campaigns.send_now(new_campaign(make_newsletter(archive)))
+    _token, live_rows = claims.claim(campaign.pk, 2, lease_seconds=30)  # a worker about to send these…
+    claims.claim(campaign.pk, 2, lease_seconds=30)  # …and one that died holding these
+    campaigns.cancel(campaign)
+    assert campaigns.delivery_counts(campaign)[DeliveryStatus.SKIPPED] == 2
+    monkeypatch.setattr(worker, "STATE_CHECK_SECONDS", 0)  # the live worker looks at the campaign before sending
+    outcome = worker.CampaignSender(Campaign.objects.get(pk=campaign.pk)).send_batch(live_rows, 0)
+    assert outcome.sent == 0 and smtp_server.messages == []
+    assert campaigns.delivery_counts(campaign)[DeliveryStatus.SKIPPED] == 4
+    dispatch.dispatch(now=timezone.now() + timezone.timedelta(seconds=31))  # the dead worker's lease ran out
+    counts = campaigns.delivery_counts(campaign)
+    assert counts[DeliveryStatus.SKIPPED] == 6 and counts[DeliveryStatus.CLAIMED] == 0

@@ -80,13 +80,7 @@ def test_credits_refuse_a_send_beyond_the_balance_and_refund_what_was_not_sent(a
 
     credits.purchase(10)
 
-    async def handle_RCPT(server, session, envelope, address, rcpt_options):
-        if address == subscribers[0].email:
-            return "550 5.1.1 No such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    smtp_server.handle_RCPT = handle_RCPT
+    smtp_server.rcpt_answer = lambda address: "550 5.1.1 No such user" if address == subscribers[0].email else None
     campaigns.send_now(campaign)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SENT

@@ -3,11 +3,17 @@
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
+CAMPAIGN_START_PREFIX = "wagtail_newsletter: start campaign "
 SCHEDULES = [
     # (name, function, minutes between runs)
     (
         "wagtail_newsletter: erase forgotten subscribers",
         "wagtail_newsletter.audience.services.erase_forgotten",
+        60,
+    ),
+    (
+        "wagtail_newsletter: purge unconfirmed sign-ups",
+        "wagtail_newsletter.audience.services.purge_unconfirmed",
         60,
     ),
     # Starts scheduled campaigns (backing up their one-off schedules), re-kicks campaigns whose tasks were lost
@@ -22,8 +28,11 @@ SCHEDULES = [
 def ensure_schedules():
     from django_q.models import Schedule
 
-    # Schedules renamed or retargeted in an upgrade must not keep running the old function.
-    Schedule.objects.filter(name__startswith="wagtail_newsletter:").exclude(name__in=[s[0] for s in SCHEDULES]).delete()
+    # Schedules renamed or retargeted in an upgrade must not keep running the old function; the one-off starts of
+    # scheduled campaigns (send.dispatch.schedule_start) are not ours to remove.
+    Schedule.objects.filter(name__startswith="wagtail_newsletter:").exclude(name__in=[s[0] for s in SCHEDULES]).exclude(
+        name__startswith=CAMPAIGN_START_PREFIX
+    ).delete()
     for name, func, minutes in SCHEDULES:
         Schedule.objects.update_or_create(
             name=name,

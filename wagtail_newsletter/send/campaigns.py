@@ -252,17 +252,38 @@ def cancel(campaign, user=None):
         if campaign.is_finished:
             raise CampaignError(_("This campaign has already finished."))
         was_scheduled = campaign.status == CampaignStatus.SCHEDULED
-        Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.QUEUED).update(
-            status=DeliveryStatus.SKIPPED, error=_("Cancelled")[:500], claim=None, lease_expires_at=None
-        )
         campaign.status = CampaignStatus.CANCELLED
         campaign.finished_at = timezone.now()
-        campaign.save(update_fields=["status", "finished_at"])
-        if campaign.credits_charged:
-            credits.settle(campaign)
+        campaign.hold_until = None
+        campaign.save(update_fields=["status", "finished_at", "hold_until"])
+        # Rows being sent right now are skipped by their worker as it stops (or by the dispatcher if it died).
+        skip_cancelled(campaign, Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.QUEUED))
         if was_scheduled:
             dispatch.unschedule_start(campaign)
     return campaign
+
+
+def skip_cancelled(campaign, deliveries):
+    """Mark unsent ``deliveries`` of a cancelled campaign skipped and give their credits back."""
+    deliveries.filter(status__in=(DeliveryStatus.QUEUED, DeliveryStatus.CLAIMED)).update(
+        status=DeliveryStatus.SKIPPED, error=_("Cancelled")[:500], claim=None, lease_expires_at=None
+    )
+    if campaign.credits_charged:
+        credits.settle(campaign)
+
+
+def settle_cancelled(campaign_id, ids=None, expired_before=None):
+    """Skip rows of a cancelled campaign still claimed: ``ids`` (given back by a worker) or expired leases."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+        if campaign is None or campaign.status != CampaignStatus.CANCELLED:
+            return
+        deliveries = Delivery.objects.filter(campaign=campaign)
+        if ids is not None:
+            deliveries = deliveries.filter(pk__in=ids)
+        if expired_before is not None:
+            deliveries = deliveries.filter(lease_expires_at__lt=expired_before)
+        skip_cancelled(campaign, deliveries)
 
 
 def finish_if_done(campaign_id):
@@ -279,7 +300,8 @@ def finish_if_done(campaign_id):
         campaign.status = CampaignStatus.SENT
         campaign.finished_at = timezone.now()
         campaign.hold_until = None
-        campaign.save(update_fields=["status", "finished_at", "hold_until"])
+        campaign.status_note = ""  # a quota or relay note is over once everything is out
+        campaign.save(update_fields=["status", "finished_at", "hold_until", "status_note"])
         if campaign.credits_charged:
             credits.settle(campaign)
     logger.info("Campaign %s sent", campaign_id)

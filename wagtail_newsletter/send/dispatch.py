@@ -28,7 +28,9 @@ def kick_on_commit(campaign_id, count=1):
 
 
 def _schedule_name(campaign):
-    return f"wagtail_newsletter: start campaign {campaign.pk}"
+    from ..schedules import CAMPAIGN_START_PREFIX
+
+    return f"{CAMPAIGN_START_PREFIX}{campaign.pk}"
 
 
 def schedule_start(campaign):
@@ -72,6 +74,17 @@ def dispatch(now=None):
         "pk", flat=True
     ):
         started += bool(start_scheduled(pk, now=now))
+    # Rows a worker held when its campaign was cancelled, and never gave back (it died): skipped, credits settled.
+    from .campaigns import settle_cancelled
+
+    for pk in (
+        Delivery.objects.filter(
+            campaign__status=CampaignStatus.CANCELLED, status=DeliveryStatus.CLAIMED, lease_expires_at__lt=now
+        )
+        .values_list("campaign_id", flat=True)
+        .distinct()
+    ):
+        settle_cancelled(pk, expired_before=now)
     sending = Campaign.objects.filter(status=CampaignStatus.SENDING).filter(
         Q(hold_until__isnull=True) | Q(hold_until__lte=now)
     )

@@ -6,7 +6,6 @@ URL prefixes are resolved once per campaign; per recipient only tokens are signe
 from django.urls import reverse
 
 from ..compose.compiled import CompiledEmail
-from ..conf import newsletter_settings
 from ..tokens import LinkSigner
 
 _PLACEHOLDER = "TOKEN"
@@ -53,14 +52,6 @@ class DeliveryLinks:
             return final_url
         start, end = campaign_links.click
         return start + campaign_links.click_signer.sign(self.delivery_id, link_index) + end
-
-
-def unsubscribe_mailto(unsubscribe_token, domain):
-    """``mailto:unsubscribe+<token>@<domain>?subject=unsubscribe`` for List-Unsubscribe (None without a domain)."""
-    domain = newsletter_settings.UNSUBSCRIBE_MAILTO_DOMAIN or newsletter_settings.RETURN_PATH_DOMAIN or domain
-    if not domain:
-        return None
-    return f"mailto:unsubscribe+{unsubscribe_token}@{domain}?subject=unsubscribe"
 
 
 _COMPILED = {}

@@ -22,7 +22,8 @@ from ..compose.personalise import personalise
 from ..conf import newsletter_settings
 from . import claims, quotas
 from .dispatch import kick
-from .links import CampaignLinks, campaign_compiled, unsubscribe_mailto
+from .links import CampaignLinks, campaign_compiled
+from .mime import unsubscribe_mailto
 from .models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from .outgoing import campaign_sender, envelope_sender, message_id_for
 from .transport import CONNECTION, PERMANENT, POLICY, SmtpTransport, TransportError, open_transport
@@ -81,6 +82,10 @@ def send_campaign_task(campaign_id):
                     if not _wait_until(state["hold_until"], deadline):
                         break
                     continue
+                if state["hold_until"]:  # the hold is over: its note with it
+                    Campaign.objects.filter(pk=campaign_id, hold_until=state["hold_until"]).update(
+                        hold_until=None, status_note=""
+                    )
                 batch_size = _batch_size(state["throttle_ms"])
                 granted, retry_at = quotas.reserve(batch_size, now=now)
                 if not granted:
@@ -158,6 +163,7 @@ class CampaignSender:
         self.sender = campaign_sender(campaign)
         self.skeleton, self.from_domain = self.sender.skeleton, self.sender.domain
         self.return_domain = newsletter_settings.RETURN_PATH_DOMAIN or self.from_domain
+        self.mailto_domain = newsletter_settings.UNSUBSCRIBE_MAILTO_DOMAIN or self.return_domain
         self.links = CampaignLinks(self.compiled.base_url, campaign.tracking_enabled)
         self.transport = open_transport()
         self.raw = isinstance(self.transport, SmtpTransport)
@@ -169,7 +175,7 @@ class CampaignSender:
         """(envelope sender, raw bytes or None, builder of a Django message) for one delivery."""
         links = self.links.for_delivery(delivery_id)
         personalised = personalise(self.compiled, recipient, links)
-        mailto = unsubscribe_mailto(links.unsubscribe_token, self.return_domain)
+        mailto = unsubscribe_mailto(delivery_id, self.mailto_domain, self.links.unsubscribe_signer)
         message_id = message_id_for(delivery_id, self.from_domain)
         headers = {
             "to_email": recipient["email"],
@@ -207,7 +213,12 @@ class CampaignSender:
                 stop_reason = "lease"
             if stop_reason:
                 rest = [r[0] for r in rows[position:]]
-                claims.release(rest)
+                if stop_reason == "state" and state is not None and state["status"] == CampaignStatus.CANCELLED:
+                    from .campaigns import settle_cancelled
+
+                    settle_cancelled(campaign_id, ids=rest)
+                else:
+                    claims.release(rest)
                 outcome.unsent += len(rest)
                 outcome.stop = stop_reason == "state"
                 break
