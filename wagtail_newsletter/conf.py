@@ -44,11 +44,13 @@ DEFAULTS = {
     # The django-q2 cluster name tasks are sent to (None: the default cluster).
     "Q_CLUSTER_NAME": None,
     # Sending. A worker claims SEND_BATCH_SIZE deliveries under a lease of SEND_LEASE_SECONDS (another worker takes
-    # them back once it expires), works for up to SEND_TASK_SECONDS, then hands over to a new task. Keep the
-    # lease and the task time well below django-q2's "timeout", and "retry" above it.
+    # them back once it expires; a batch gives back what it hasn't sent after half the lease), works for up to
+    # SEND_TASK_SECONDS, then hands over to a new task. A task can so last SEND_TASK_SECONDS + SEND_LEASE_SECONDS / 2
+    # + one SMTP timeout (EMAIL_TIMEOUT, 20 s when unset): keep django-q2's "timeout" above that (120 s with
+    # these defaults) and its "retry" above "timeout".
     "SEND_BATCH_SIZE": 200,
-    "SEND_LEASE_SECONDS": 120,
-    "SEND_TASK_SECONDS": 30,
+    "SEND_LEASE_SECONDS": 60,
+    "SEND_TASK_SECONDS": 20,
     # Tasks working on one campaign at a time (at most one per django-q2 worker is useful).
     "SEND_CONCURRENCY": 2,
     # Temporary failures (4xx, timeouts, connection loss) are retried after 1, 2, 4… times this, this many times.

@@ -58,8 +58,13 @@ def uses_smtp_fast_path(backend=None):
 class SmtpTransport:
     """Persistent SMTP through Django's SMTP backend settings (host, port, TLS, login), raw bytes per message."""
 
+    # Without a timeout a hung relay would hold a worker past its lease, and another worker would send the batch too.
+    DEFAULT_TIMEOUT = 20
+
     def __init__(self, backend):
         self.backend = backend
+        if backend.timeout is None:
+            backend.timeout = self.DEFAULT_TIMEOUT
 
     def _connection(self):
         if self.backend.connection is None:
