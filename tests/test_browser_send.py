@@ -8,9 +8,6 @@ Screenshots land in ``test-artifacts/send-*.png``.
 """
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -18,14 +15,13 @@ from aiosmtpd.controller import Controller
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group as UserGroup
 from django.contrib.auth.models import Permission
-from django.core.management import call_command
 from wagtail.models import GroupPagePermission
 
 from wagtail_newsletter.audience.models import Group, Membership, Status, Subscriber
 from wagtail_newsletter.compose.models import NewsletterIndexPage, NewsletterPage
 
 from .conftest import RecordingHandler, free_port
-from .live_site import ARTIFACTS, BROWSER_TEST, ROOT, stop_process, wait_until_serving
+from .live_site import ARTIFACTS, BROWSER_TEST
 from .send_cluster import cluster_log, start_qcluster, stop_qcluster
 
 pytestmark = BROWSER_TEST
@@ -52,34 +48,12 @@ def slow_smtp():
 
 
 @pytest.fixture
-def sending_site(django_db_serialized_rollback, transactional_db, slow_smtp, tmp_path):
+def sending_site(start_live_site, slow_smtp, tmp_path):
     """The example site (demo content) queuing its tasks, and a qcluster sending them; yields the base URL."""
-    call_command("setup_demo", stdout=open(os.devnull, "w"))
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "example_site")]),
-        "WN_USE_TEST_DB": "1",
-        "Q_SYNC": "0",  # sending is the qcluster's job
-        "WN_TEST_BASE_URL": base_url,
-        "DEBUG": "1",  # runserver serves the admin's static files
-    }
-    log_path = tmp_path / "runserver.log"
-    log = open(log_path, "wb")
-    server = subprocess.Popen(
-        [sys.executable, "example_site/manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    base_url = start_live_site(q_sync=False)  # sending is the qcluster's job
     cluster = start_qcluster(slow_smtp.port, tmp_path / "qcluster.log", newsletter={"BASE_URL": base_url})
-    try:
-        wait_until_serving(f"{base_url}/admin/login/", server, log_path)
-        yield base_url, cluster
-    finally:
-        stop_qcluster(cluster)
-        stop_process(server, timeout=15)
-        log.close()
+    yield base_url, cluster
+    stop_qcluster(cluster)
 
 
 @pytest.fixture
