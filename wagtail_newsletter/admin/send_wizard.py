@@ -56,10 +56,18 @@ def save_wizard_state(request, campaign, **values):
     request.session[SESSION_KEY] = states  # a new assignment: the session is saved
 
 
-def forget_wizard_state(request, campaign):
+def forget_wizard_state(request, campaign, *keys):
+    """Forget these choices (all of them without ``keys``) made in the wizard for ``campaign``."""
     states = request.session.get(SESSION_KEY, {})
-    if states.pop(str(campaign.pk), None) is not None:
-        request.session[SESSION_KEY] = states
+    state = states.get(str(campaign.pk))
+    if state is None:
+        return
+    if keys:
+        for key in keys:
+            state.pop(key, None)
+    else:
+        del states[str(campaign.pk)]
+    request.session[SESSION_KEY] = states
 
 
 def scheduled_time(state):
@@ -254,6 +262,23 @@ class ChecksView(WizardStepMixin, FormView):
         newer = self.page and self.page.latest_revision_id != self.campaign.revision_id
         context.update(checks=checks, problems=problems, newer_revision=newer)
         return context
+
+    def post(self, request, *args, **kwargs):
+        if "use_latest_revision" in request.POST:  # the button next to the "changed since" warning
+            return self.use_latest_revision()
+        return super().post(request, *args, **kwargs)
+
+    def use_latest_revision(self):
+        """Move the draft to the newsletter's latest revision and show this step again: its checklist is new, so
+        warnings accepted for the old revision are forgotten."""
+        try:
+            lifecycle.refresh_revision(self.campaign, self.request.user)
+        except lifecycle.CampaignError as error:
+            messages.error(self.request, str(error))
+        else:
+            forget_wizard_state(self.request, self.campaign, "accepted")
+            messages.success(self.request, _("The campaign now sends the latest version of the newsletter."))
+        return redirect(url("send_checks", self.campaign.pk))
 
     def form_valid(self, form):
         save_wizard_state(self.request, self.campaign, accepted=form.warnings)
