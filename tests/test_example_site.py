@@ -1,5 +1,6 @@
 """The example site: demo content, its home page, the local SMTP catcher and the admin's Outbox."""
 
+import json
 import os
 import signal
 import smtplib
@@ -34,6 +35,9 @@ from wagtail_newsletter.models import (
     SubscriptionForm,
     SubscriptionFormField,
 )
+from wagtail_newsletter.send import campaigns
+from wagtail_newsletter.send.dkim_signing import load_private_key
+from wagtail_newsletter.send.models import CampaignStatus, SenderDomain
 
 from .conftest import free_port
 
@@ -46,7 +50,7 @@ def demo_counts():
         model.__name__: model._default_manager.count()
         for model in (
             Subscriber, Group, Field, SubscriptionForm, SubscriptionFormField, Membership, StatusEvent,
-            Page, Site, get_user_model(), NewsletterTemplate, Image,
+            Page, Site, get_user_model(), NewsletterTemplate, Image, SenderDomain,
         )
     }  # fmt: skip
 
@@ -90,10 +94,23 @@ def send_confirmation_like_mail(subject="Please confirm your subscription"):
 
 def test_setup_demo_run_twice_leaves_the_same_rows(demo):
     first = demo_counts()
+    key = SenderDomain.objects.get().private_key
     call_command("setup_demo", stdout=open(os.devnull, "w"))
     assert demo_counts() == first
     assert first["Subscriber"] == 5 and first["Group"] == 3 and first["Field"] == 3
-    assert first["NewsletterTemplate"] == 1 and first["Image"] == 1
+    assert first["NewsletterTemplate"] == 1 and first["Image"] == 1 and first["SenderDomain"] == 1
+    assert SenderDomain.objects.get().private_key == key  # a new key would need a new DNS record
+
+
+def test_setup_demo_gives_the_demo_senders_domain_a_dkim_key(demo):
+    domain = SenderDomain.objects.get()
+    assert (domain.domain, domain.selector) == ("example.org", "newsletter")
+    assert NewsletterPage.objects.get(title="Welcome issue").sender_email.endswith("@example.org")
+    assert load_private_key(domain.private_key).key_size == 2048
+
+
+def test_setup_demo_admin_may_send_campaigns(demo):
+    assert get_user_model().objects.get(username="admin").has_perm(campaigns.PERMISSION)
 
 
 def test_setup_demo_publishes_a_welcome_issue_in_the_newsletter_archive(demo):
@@ -187,6 +204,30 @@ def test_outbox_message_shows_html_in_a_sandboxed_iframe_and_its_links(admin_log
     assert "Confirm my subscription" in html
 
 
+def test_outbox_message_shows_the_unsubscribe_and_dkim_headers_of_a_campaign_mail(
+    admin_login, catcher, django_capture_on_commit_callbacks
+):
+    admin = get_user_model().objects.get(username="admin")
+    campaign = campaigns.create_campaign(NewsletterPage.objects.get(title="Welcome issue"), admin)
+    with django_capture_on_commit_callbacks(execute=True):  # the workers' kick; tasks run in this process
+        campaigns.send_now(campaign, admin)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENT, campaign.status_note
+    ada = next(summary for summary in list_messages() if "ada@example.com" in summary.recipients)
+    html = admin_login.get(reverse("outbox:message", args=[ada.name])).content.decode()
+    unsubscribe = html.split("data-outbox-unsubscribe>", 1)[1].split("</dd>", 1)[0]
+    assert "&lt;http://testserver/newsletter/u/" in unsubscribe and "&lt;mailto:unsubscribe+" in unsubscribe
+    assert unsubscribe.endswith("(one-click)")
+    assert "signed for example.org (selector newsletter)" in html
+    assert "DKIM-Signature</th>" in html  # and the full header list still has it
+
+
+def test_outbox_message_without_those_headers_shows_no_empty_rows(admin_login, catcher):
+    send_confirmation_like_mail()
+    html = admin_login.get(reverse("outbox:message", args=[list_messages()[0].name])).content.decode()
+    assert "data-outbox-unsubscribe" not in html and "data-outbox-dkim" not in html
+
+
 def test_outbox_needs_an_admin_login(client, demo, catcher):
     send_confirmation_like_mail()
     name = list_messages()[0].name
@@ -272,3 +313,29 @@ def test_setup_demo_points_the_site_at_the_base_url(settings):
     site = Site.objects.get(is_default_site=True)
     assert (site.hostname, site.port) == ("127.0.0.1", 8000)
     assert site.root_url == "http://127.0.0.1:8000"
+
+
+def example_settings(**env):
+    """Q_CLUSTER, EMAIL_TIMEOUT and WAGTAIL_NEWSLETTER of the example site's own settings, in a fresh process."""
+    code = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.Q_CLUSTER, s.EMAIL_TIMEOUT, s.WAGTAIL_NEWSLETTER]))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "example.settings", "PYTHONPATH": str(ROOT / "example_site"), **env}
+    env.pop("Q_SYNC", None)
+    output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True, text=True).stdout
+    return json.loads(output)
+
+
+def test_example_q_cluster_lets_a_send_task_finish_and_never_runs_it_twice():
+    q_cluster, email_timeout, newsletter = example_settings()
+    longest_send_task = newsletter["SEND_TASK_SECONDS"] + newsletter["SEND_LEASE_SECONDS"] / 2 + email_timeout
+    assert q_cluster["timeout"] > longest_send_task and q_cluster["retry"] > q_cluster["timeout"]
+    assert q_cluster["orm"] == "default" and not q_cluster.get("sync")
+
+
+def test_example_q_cluster_can_be_changed_from_the_environment():
+    q_cluster, _timeout, _newsletter = example_settings(
+        Q_CLUSTER_JSON='{"workers": 4, "redis": "redis://127.0.0.1:6379/0"}'
+    )
+    assert q_cluster["workers"] == 4 and q_cluster["redis"] == "redis://127.0.0.1:6379/0" and "orm" not in q_cluster

@@ -1,9 +1,11 @@
 """Settings of the example site: embedded defaults (SQLite, django-q2 ORM broker, local SMTP
 catcher on port 1025), each overridable from the environment:
 
-DATABASE_URL, EMAIL_HOST, EMAIL_PORT, NEWSLETTER_BASE_URL, REDIS_URL (cache), SECRET_KEY, DEBUG.
+DATABASE_URL, EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT, NEWSLETTER_BASE_URL, REDIS_URL (cache), SECRET_KEY, DEBUG,
+Q_CLUSTER_JSON (a JSON object merged into Q_CLUSTER, e.g. '{"workers": 4, "redis": "redis://127.0.0.1:6379/0"}').
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -121,25 +123,40 @@ WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.databa
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "1025"))
+# Django waits forever by default: a relay that stops answering would hold a worker until django-q2 kills it.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Example newsletter <news@example.org>")
 
+# Sending (the library's defaults, written out because Q_CLUSTER below is derived from them): a send task stops
+# claiming after SEND_TASK_SECONDS; the batch it is sending is cut after SEND_LEASE_SECONDS / 2, well within the
+# lease another worker waits out before taking a crashed worker's deliveries back.
+SEND_TASK_SECONDS = 30
+SEND_LEASE_SECONDS = 120
 WAGTAIL_NEWSLETTER = {
     "BASE_URL": os.environ.get("NEWSLETTER_BASE_URL", "http://127.0.0.1:8000"),
     # The sign-up and confirmation pages wear the site's own layout.
     "BASE_TEMPLATE": "base.html",
+    "SEND_TASK_SECONDS": SEND_TASK_SECONDS,
+    "SEND_LEASE_SECONDS": SEND_LEASE_SECONDS,
 }
 
-# django-q2 with its ORM broker: no extra service needed. Use "redis" with REDIS_URL to scale out.
+# django-q2 with its ORM broker: no extra service needed. Use "redis" (Q_CLUSTER_JSON) to scale out.
+# "timeout" (django-q2 kills a task running longer) must exceed a send task's longest run: SEND_TASK_SECONDS, then
+# its last batch (SEND_LEASE_SECONDS / 2), then one SMTP timeout — 30 + 60 + 30 = 120 s, plus a margin. "retry"
+# (a task not acknowledged by then is handed out again, so it would run twice) must exceed "timeout".
 Q_CLUSTER = {
     "name": "example",
     "workers": 2,
-    "timeout": 60,
-    "retry": 120,
+    "timeout": SEND_TASK_SECONDS + SEND_LEASE_SECONDS // 2 + EMAIL_TIMEOUT + 30,  # 150 s
     "max_attempts": 3,
     "catch_up": False,
     "orm": "default",
     "poll": 0.5,
 }
+Q_CLUSTER["retry"] = Q_CLUSTER["timeout"] + 30
+Q_CLUSTER.update(json.loads(os.environ.get("Q_CLUSTER_JSON", "{}")))
+if Q_CLUSTER.get("redis"):
+    Q_CLUSTER.pop("orm", None)  # one broker: django-q2 would take the ORM before Redis
 if os.environ.get("Q_SYNC") == "1":
     Q_CLUSTER["sync"] = True
 

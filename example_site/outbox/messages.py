@@ -35,6 +35,9 @@ class OutboxMessage:
     text: str = ""
     html: str = ""
     links: list = field(default_factory=list)
+    list_unsubscribe: str = ""
+    one_click: bool = False
+    dkim: dict = field(default_factory=dict)
 
 
 def outbox_dir():
@@ -112,6 +115,13 @@ def _links(text, html):
     return unique
 
 
+def _dkim_tags(message):
+    """The ``d`` (domain) and ``s`` (selector) tags of the message's DKIM-Signature, if it has one."""
+    value = str(message.get("DKIM-Signature", ""))
+    tags = dict(re.sub(r"\s+", "", part).split("=", 1) for part in value.split(";") if "=" in part)
+    return {key: tags[key] for key in ("d", "s") if key in tags}
+
+
 def read_message(name, directory=None):
     """The full message ``name`` (headers, text part, HTML part, links); None if there is none."""
     if not NAME_PATTERN.match(name or ""):
@@ -136,6 +146,10 @@ def read_message(name, directory=None):
         text=text,
         html=html,
         links=_links(text, html),
+        # What a mailbox provider looks at first: shown above the full header list.
+        list_unsubscribe=str(message.get("List-Unsubscribe", "")),
+        one_click=str(message.get("List-Unsubscribe-Post", "")).strip() == "List-Unsubscribe=One-Click",
+        dkim=_dkim_tags(message),
     )
 
 

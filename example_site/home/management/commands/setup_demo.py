@@ -23,6 +23,8 @@ from wagtail_newsletter.audience.services import add_to_group, record_status_eve
 from wagtail_newsletter.compose.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
 from wagtail_newsletter.conf import newsletter_settings
 from wagtail_newsletter.models import Field, Group, Source, Status, Subscriber, SubscriptionForm, SubscriptionFormField
+from wagtail_newsletter.send.dkim_signing import generate_private_key
+from wagtail_newsletter.send.models import SenderDomain
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin"
@@ -74,6 +76,7 @@ TEMPLATE_NAME = "Monthly digest"
 IMAGE_TITLE = "Demo newsletter banner"
 GREETING = '{{ first_name|default:"there" }}'
 POSTAL_ADDRESS = "Example newsletter site\n12 Harbour Street\n75001 Paris, France"
+SENDER_EMAIL = "news@example.org"
 
 
 class Command(BaseCommand):
@@ -84,14 +87,15 @@ class Command(BaseCommand):
         call_command("createcachetable", verbosity=0)
         # The demo content is English whatever language happens to be active (model defaults are lazy texts).
         with transaction.atomic(), translation.override("en"):
-            form, home, groups, archive, newsletter, template = self.populate()
+            form, home, groups, archive, newsletter, template, sender_domain = self.populate()
         self.stdout.write(self.style.SUCCESS("Demo content is ready."))
         self.stdout.write(f"  Home page:   {home.title!r} carrying the form {form.name!r}")
         self.stdout.write(f"  Groups:      {', '.join(groups)}")
         self.stdout.write(f"  Archive:     {archive.title!r} at {archive.url}")
         self.stdout.write(f"  Newsletter:  {newsletter.title!r} at {newsletter.url} (theme {newsletter.theme!r})")
         self.stdout.write(f"  Template:    {template.name!r} (Newsletter templates; “New newsletter from template”)")
-        self.stdout.write(f"  Admin login: {ADMIN_USERNAME} / {ADMIN_PASSWORD}")
+        self.stdout.write(f"  DKIM key:    {sender_domain.domain}, selector {sender_domain.selector!r}")
+        self.stdout.write(f"  Admin login: {ADMIN_USERNAME} / {ADMIN_PASSWORD} (a superuser: may send campaigns)")
 
     def populate(self):
         groups = self.ensure_groups()
@@ -103,7 +107,7 @@ class Command(BaseCommand):
         archive = self.ensure_archive(home)
         newsletter = self.ensure_newsletter(archive, home, self.ensure_banner_image())
         template = self.ensure_template(newsletter)
-        return form, home, groups, archive, newsletter, template
+        return form, home, groups, archive, newsletter, template, self.ensure_sender_domain()
 
     def ensure_groups(self):
         groups = {}
@@ -127,7 +131,7 @@ class Command(BaseCommand):
         form.notify_email = "manager@example.com"
         form.success_text = SUCCESS_TEXT
         form.email_subject = "Please confirm your subscription to the Weekly news"
-        form.email_from = "Example newsletter <news@example.org>"
+        form.email_from = f"Example newsletter <{SENDER_EMAIL}>"
         form.email_body = EMAIL_BODY
         form.email_button_label = "Yes, subscribe me"
         form.confirmed_text = CONFIRMED_TEXT
@@ -231,8 +235,8 @@ class Command(BaseCommand):
         newsletter.subject = f"Welcome to the Weekly news, {GREETING}!"
         newsletter.preheader = "What to expect from us, and a few things worth reading this week."
         newsletter.sender_name = "Example newsletter"
-        newsletter.sender_email = "news@example.org"
-        newsletter.reply_to = "news@example.org"
+        newsletter.sender_email = SENDER_EMAIL
+        newsletter.reply_to = SENDER_EMAIL
         newsletter.language = "en"
         newsletter.theme = "classic"
         newsletter.utm_campaign = "welcome-issue"
@@ -240,6 +244,15 @@ class Command(BaseCommand):
         newsletter.search_description = "The first issue: what the Weekly news is about."
         newsletter.save_revision().publish()
         return newsletter
+
+    def ensure_sender_domain(self):
+        """The demo sender's domain with a DKIM key, so that campaigns and confirmations are signed (the key is
+        kept when run again: a new one would need a new DNS record)."""
+        domain, _ = SenderDomain.objects.get_or_create(domain=SENDER_EMAIL.rsplit("@", 1)[1])
+        if not domain.private_key:
+            domain.private_key = generate_private_key()
+            domain.save(update_fields=["private_key"])
+        return domain
 
     def ensure_template(self, newsletter):
         values = NewsletterTemplate.values_from_page(newsletter)
