@@ -197,6 +197,8 @@ def profile_summary(raw_path):
             if not count.isdigit():
                 continue
             frames, count = stack.split(";"), int(count)
+            if any("Queue._feed" in frame for frame in frames):
+                continue  # the result queue's feeder thread, idle: not the thread that sends
             all_samples += count
             for label, needle in CATEGORIES:
                 if any(needle in frame for frame in frames):
