@@ -26,6 +26,7 @@ from wagtail.models import Page, Site
 from wagtail_newsletter.compose.checks import ERROR, preflight
 from wagtail_newsletter.compose.compiled import compile_page
 from wagtail_newsletter.compose.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
+from wagtail_newsletter.conf import DEFAULTS as NEWSLETTER_DEFAULTS
 from wagtail_newsletter.models import (
     Field,
     Group,
@@ -321,7 +322,8 @@ def example_settings(**env):
         "import json, django; django.setup(); from django.conf import settings as s; "
         "print(json.dumps([s.Q_CLUSTER, s.EMAIL_TIMEOUT, s.WAGTAIL_NEWSLETTER]))"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "example.settings", "PYTHONPATH": str(ROOT / "example_site"), **env}
+    path = os.pathsep.join([str(ROOT), str(ROOT / "example_site")])
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "example.settings", "PYTHONPATH": path, **env}
     env.pop("Q_SYNC", None)
     output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True, text=True).stdout
     return json.loads(output)
@@ -329,7 +331,8 @@ def example_settings(**env):
 
 def test_example_q_cluster_lets_a_send_task_finish_and_never_runs_it_twice():
     q_cluster, email_timeout, newsletter = example_settings()
-    longest_send_task = newsletter["SEND_TASK_SECONDS"] + newsletter["SEND_LEASE_SECONDS"] / 2 + email_timeout
+    send = {**NEWSLETTER_DEFAULTS, **newsletter}
+    longest_send_task = send["SEND_TASK_SECONDS"] + send["SEND_LEASE_SECONDS"] / 2 + email_timeout
     assert q_cluster["timeout"] > longest_send_task and q_cluster["retry"] > q_cluster["timeout"]
     assert q_cluster["orm"] == "default" and not q_cluster.get("sync")
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from wagtail_newsletter.conf import DEFAULTS as NEWSLETTER_DEFAULTS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("EXAMPLE_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -123,37 +125,33 @@ WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.databa
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "1025"))
-# Django waits forever by default: a relay that stops answering would hold a worker until django-q2 kills it.
-EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
+# Django waits forever by default (the sending path alone would use 20 s): a relay that stops answering would hold
+# a worker until django-q2 kills it.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Example newsletter <news@example.org>")
 
-# Sending (the library's defaults, written out because Q_CLUSTER below is derived from them): a send task stops
-# claiming after SEND_TASK_SECONDS; the batch it is sending is cut after SEND_LEASE_SECONDS / 2, well within the
-# lease another worker waits out before taking a crashed worker's deliveries back.
-SEND_TASK_SECONDS = 30
-SEND_LEASE_SECONDS = 120
 WAGTAIL_NEWSLETTER = {
     "BASE_URL": os.environ.get("NEWSLETTER_BASE_URL", "http://127.0.0.1:8000"),
     # The sign-up and confirmation pages wear the site's own layout.
     "BASE_TEMPLATE": "base.html",
-    "SEND_TASK_SECONDS": SEND_TASK_SECONDS,
-    "SEND_LEASE_SECONDS": SEND_LEASE_SECONDS,
 }
 
 # django-q2 with its ORM broker: no extra service needed. Use "redis" (Q_CLUSTER_JSON) to scale out.
-# "timeout" (django-q2 kills a task running longer) must exceed a send task's longest run: SEND_TASK_SECONDS, then
-# its last batch (SEND_LEASE_SECONDS / 2), then one SMTP timeout — 30 + 60 + 30 = 120 s, plus a margin. "retry"
-# (a task not acknowledged by then is handed out again, so it would run twice) must exceed "timeout".
+# "timeout" (django-q2 kills a task running longer) must exceed a send task's longest run: it stops claiming after
+# SEND_TASK_SECONDS, its last batch is cut after SEND_LEASE_SECONDS / 2, then one SMTP timeout — 20 + 30 + 20 = 70 s
+# with the library's defaults; 120 s leaves room (and for imports). "retry" (a task not acknowledged by then is
+# handed out again, so it would run twice) must exceed "timeout". Both follow SEND_* set in WAGTAIL_NEWSLETTER above.
+_send = {**NEWSLETTER_DEFAULTS, **WAGTAIL_NEWSLETTER}
 Q_CLUSTER = {
     "name": "example",
     "workers": 2,
-    "timeout": SEND_TASK_SECONDS + SEND_LEASE_SECONDS // 2 + EMAIL_TIMEOUT + 30,  # 150 s
+    "timeout": max(120, _send["SEND_TASK_SECONDS"] + _send["SEND_LEASE_SECONDS"] // 2 + EMAIL_TIMEOUT + 30),
     "max_attempts": 3,
     "catch_up": False,
     "orm": "default",
     "poll": 0.5,
 }
-Q_CLUSTER["retry"] = Q_CLUSTER["timeout"] + 30
+Q_CLUSTER["retry"] = Q_CLUSTER["timeout"] + 60
 Q_CLUSTER.update(json.loads(os.environ.get("Q_CLUSTER_JSON", "{}")))
 if Q_CLUSTER.get("redis"):
     Q_CLUSTER.pop("orm", None)  # one broker: django-q2 would take the ORM before Redis
