@@ -22,7 +22,16 @@ class RecordingHandler:
         self.messages = []
         self.reply = None
         self.rcpt_answer = None
+        self.pipelining = True
         self.received = threading.Condition()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # aiosmtpd reads pipelined commands one by one; advertising PIPELINING (RFC 2920) lets the sending
+        # engine's pipelined path be tested against it. ``pipelining = False`` tests the plain path.
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         answer = self.rcpt_answer(address) if self.rcpt_answer else None

@@ -30,6 +30,11 @@ class SinkHandler:
         self.rcpt_answer = None
         self.delay = 0.0
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        responses.insert(-1, "250-PIPELINING")  # aiosmtpd reads pipelined commands one by one
+        return responses
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         answer = self.rcpt_answer(address) if self.rcpt_answer else None
         if answer:

@@ -62,7 +62,9 @@ def hold_kicks(monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_recipient_gets_exactly_one_signed_message(archive, smtp_server, sending_settings):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
+def test_every_recipient_gets_exactly_one_signed_message(archive, smtp_server, sending_settings, pipelining):
+    smtp_server.pipelining = pipelining
     key = generate_private_key()
     SenderDomain.objects.create(domain="example.org", selector="s1", private_key=key)
     readers = Group.objects.create(name="Readers")

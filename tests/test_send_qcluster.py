@@ -10,7 +10,6 @@ from collections import Counter
 import pytest
 from django.db import connection
 from django.utils import timezone
-from django_q.conf import Conf
 
 from wagtail_newsletter.audience.models import Status, Subscriber
 from wagtail_newsletter.schedules import ensure_schedules
@@ -22,15 +21,6 @@ from .send_cluster import SmtpSink, cluster_log, sending_workers, start_qcluster
 from .test_send_engine import archive  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def queue_for_real():
-    """Enqueue into the ORM broker instead of running tasks in the test process."""
-    previous = Conf.SYNC
-    Conf.SYNC = False
-    yield
-    Conf.SYNC = previous
 
 
 @pytest.fixture

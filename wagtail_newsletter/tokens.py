@@ -41,8 +41,8 @@ def read_token(purpose, token, max_age=None):
 
 
 # Compact, non-expiring tokens for links inside sent mails (millions a campaign): ``<id>.<sig>`` or
-# ``<id>.<n>.<sig>`` with ids in base 36 and a 96-bit truncated HMAC-SHA256 in lower-case base 32, so a token is
-# safe in a URL path and in an address's local part (VERP), and survives mail systems that lower-case addresses.
+# ``<id>.<n>.<sig>`` with ids in base 36 and a 96-bit truncated HMAC-SHA256 in lower-case hex, so a token is safe
+# in a URL path and in an address's local part (VERP), and survives mail systems that lower-case addresses.
 # Signed with SECRET_KEY; SECRET_KEY_FALLBACKS still verify, so rotating the key breaks no link already mailed.
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -79,15 +79,25 @@ class LinkSigner:
         ]
 
     def _signature(self, state, payload):
-        import base64
-
         mac = state.copy()
         mac.update(payload.encode())
-        return base64.b32encode(mac.digest()[:15]).decode().lower()  # 24 characters, no padding
+        return mac.hexdigest()[:24]  # 96 bits
 
     def sign(self, ident, number=None):
         payload = to_base36(ident) if number is None else f"{to_base36(ident)}.{to_base36(number)}"
         return f"{payload}.{self._signature(self._states[0], payload)}"
+
+    def sign_many(self, ident, numbers):
+        """``sign(ident, n)`` for each n, at a fraction of the cost (the id is encoded once)."""
+        prefix = to_base36(ident) + "."
+        state = self._states[0]
+        tokens = []
+        for number in numbers:
+            payload = prefix + (_DIGITS[number] if number < 36 else to_base36(number))
+            mac = state.copy()
+            mac.update(payload.encode())
+            tokens.append(payload + "." + mac.hexdigest()[:24])
+        return tokens
 
     def read(self, token):
         """``(id, n or None)`` from a token, or raise InvalidToken."""

@@ -94,7 +94,10 @@ def personalise(compiled, recipient, links=None):
         links = InertLinks(compiled.base_url, compiled.web_url)
         text_urls, html_urls = compiled.plans["text_urls"], compiled.plans["html_urls"]
     else:
-        text_urls = [links.click_url(link.index, link.final_url) for link in compiled.links]
+        if hasattr(links, "click_urls"):
+            text_urls = links.click_urls(compiled.links)
+        else:
+            text_urls = [links.click_url(link.index, link.final_url) for link in compiled.links]
         html_urls = [escape(url) for url in text_urls]
     values = recipient_values(recipient)
     values["unsubscribe_url"] = links.unsubscribe_url

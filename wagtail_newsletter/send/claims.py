@@ -56,15 +56,22 @@ def claim(campaign_id, limit, lease_seconds, now=None):
     return token, rows
 
 
-def mark_sent(delivery_id, code, now=None):
-    """Record one accepted message at once: the moment after which it must never be sent again."""
-    Delivery.objects.filter(pk=delivery_id).update(
-        status=DeliveryStatus.SENT,
-        sent_at=now or timezone.now(),
-        smtp_code=code,
-        claim=None,
-        lease_expires_at=None,
+def mark_sent(delivery_id, code, now=None, cursor=None):
+    """Record one accepted message at once: the moment after which it must never be sent again.
+
+    One UPDATE by primary key per message (raw SQL: the ORM's query building would cost more than the statement);
+    pass a ``cursor`` to reuse it across a batch.
+    """
+    sql = (
+        f"UPDATE {_table()} SET status = %s, sent_at = %s, smtp_code = %s, claim = NULL, lease_expires_at = NULL "
+        "WHERE id = %s"
     )
+    params = (DeliveryStatus.SENT, now or timezone.now(), code, delivery_id)
+    if cursor is not None:
+        cursor.execute(sql, params)
+        return
+    with connection.cursor() as own_cursor:
+        own_cursor.execute(sql, params)
 
 
 def mark_skipped(ids, reason):

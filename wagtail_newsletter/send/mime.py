@@ -188,11 +188,15 @@ class QuotedPrintableCache:
     So the text is cut around its URLs: the static pieces between them are looked up whole; a piece not seen before
     (one with a name in it) is encoded line by line, its other lines coming from the cache too. Pieces are joined
     with soft line breaks. Cost: about one hash and two copies of the text, plus encoding what is new.
+
+    What is seen once (a name) goes to a "young" dict, emptied when it fills; what is seen again (the newsletter's
+    own text) is kept: personalised pieces never push the static ones out.
     """
 
     def __init__(self, limit=4096):
         self.limit = limit
-        self.cache = {}
+        self.cache = {}  # seen at least twice
+        self.young = {}  # seen once
 
     def encode(self, text):
         if "\r" in text:
@@ -216,16 +220,34 @@ class QuotedPrintableCache:
         return b"".join(out)
 
     def _piece(self, piece):
+        encoded = self._recall(piece)
+        if encoded is not None:
+            return encoded
         lines = piece.split("\n")
         if len(lines) == 1:
             return self._store(piece, qp_line(piece))
         get = self.cache.get
-        return self._store(piece, b"\r\n".join([get(line) or self._store(line, qp_line(line)) for line in lines]))
+        encoded = []
+        for line in lines:
+            line_encoded = get(line) if line else b""  # b"" is falsy: empty lines are not looked up
+            if line_encoded is None:
+                line_encoded = self._recall(line)
+                if line_encoded is None:
+                    line_encoded = self._store(line, qp_line(line))
+            encoded.append(line_encoded)
+        return self._store(piece, b"\r\n".join(encoded))
+
+    def _recall(self, text):
+        """A piece seen once before: it is part of the newsletter, keep it for good (within the limit)."""
+        encoded = self.young.pop(text, None)
+        if encoded is not None and len(self.cache) < self.limit:
+            self.cache[text] = encoded
+        return encoded
 
     def _store(self, text, encoded):
-        if len(self.cache) >= self.limit:  # personalised pieces would make it grow without end
-            self.cache.clear()
-        self.cache[text] = encoded
+        if len(self.young) >= self.limit:  # personalised pieces would make it grow without end
+            self.young.clear()
+        self.young[text] = encoded
         return encoded
 
 

@@ -192,70 +192,70 @@ class CampaignSender:
         return envelope, None, lambda: self.sender.django_message(**headers)
 
     def send_batch(self, rows, throttle_ms):
-        outcome = BatchOutcome()
-        campaign_id = self.campaign.pk
-        settings = newsletter_settings
-        skipped, outcomes = [], []
+        """Send claimed ``rows``; write skips, retries and failures once at the end (sent ones are written at once)."""
+        batch = BatchOutcome()
+        skipped, failures = [], []
         throttled = False
         started = last_check = time.monotonic()
-        for position, row in enumerate(rows):
-            delivery_id, attempts, subscriber_id, email, first, last, language, data, status, deleted_at = row
-            now_mono = time.monotonic()
-            stop_reason = None
-            if now_mono - last_check >= STATE_CHECK_SECONDS:
-                last_check = now_mono
-                state = _campaign_state(campaign_id)
-                if state is None or state["status"] != CampaignStatus.SENDING:
-                    stop_reason = "state"
-                else:
-                    throttle_ms = state["throttle_ms"]
-            if stop_reason is None and now_mono - started > settings.SEND_LEASE_SECONDS / 2:
-                stop_reason = "lease"
-            if stop_reason:
-                rest = [r[0] for r in rows[position:]]
-                if stop_reason == "state" and state is not None and state["status"] == CampaignStatus.CANCELLED:
-                    from .campaigns import settle_cancelled
-
-                    settle_cancelled(campaign_id, ids=rest)
-                else:
-                    claims.release(rest)
-                outcome.unsent += len(rest)
-                outcome.stop = stop_reason == "state"
-                break
-            if subscriber_id is None or email is None or deleted_at is not None or status != Status.SUBSCRIBED:
-                skipped.append(delivery_id)
-                outcome.unsent += 1
-                continue
-            recipient = {"email": email, "first_name": first, "last_name": last, "language": language, "data": data}
-            try:
-                envelope, raw, build = self.message(delivery_id, recipient)
-            except ValueError as error:  # an address MIME can't carry (non-ASCII local part): give up on it
-                outcomes.append(self._failure(delivery_id, attempts, TransportError(PERMANENT, None, str(error))))
-                outcome.unsent += 1
-                continue
-            try:
-                code, _text = self.transport.send(envelope, email, raw, build)
-            except TransportError as error:
-                throttled = throttled or error.throttled
-                if error.kind in (CONNECTION, POLICY):
-                    rest = [r[0] for r in rows[position:]]
-                    claims.release(rest)
-                    outcome.unsent += len(rest)
-                    # A policy rejection pauses the campaign; an unreachable relay holds it (the loop waits).
-                    outcome.stop = error.kind == POLICY
-                    self._stop_for(error)
+        with connection.cursor() as cursor:
+            for position, row in enumerate(rows):
+                delivery_id, attempts, subscriber_id, email, first, last, language, data, status, deleted_at = row
+                now = time.monotonic()
+                state = None
+                if now - last_check >= STATE_CHECK_SECONDS:
+                    last_check = now
+                    state = _campaign_state(self.campaign.pk)
+                    if state is not None and state["status"] == CampaignStatus.SENDING:
+                        throttle_ms, state = state["throttle_ms"], None
+                    else:
+                        state = state or {"status": None}
+                if state is not None or now - started > newsletter_settings.SEND_LEASE_SECONDS / 2:
+                    self._give_back(rows[position:], batch, cancelled=bool(state) and state["status"] == "cancelled")
+                    batch.stop = state is not None
                     break
-                outcomes.append(self._failure(delivery_id, attempts, error))
-                outcome.unsent += 1
-                continue
-            claims.mark_sent(delivery_id, code)
-            outcome.sent += 1
-            if throttle_ms:
-                time.sleep(throttle_ms / 1000)
+                if subscriber_id is None or email is None or deleted_at is not None or status != Status.SUBSCRIBED:
+                    skipped.append(delivery_id)
+                    batch.unsent += 1
+                    continue
+                recipient = {"email": email, "first_name": first, "last_name": last, "language": language}
+                recipient["data"] = data
+                try:
+                    envelope, raw, build = self.message(delivery_id, recipient)
+                    code, _answer = self.transport.send(envelope, email, raw, build)
+                except ValueError as error:  # an address MIME can't carry (non-ASCII local part): give up on it
+                    failures.append(self._failure(delivery_id, attempts, TransportError(PERMANENT, None, str(error))))
+                    batch.unsent += 1
+                    continue
+                except TransportError as error:
+                    throttled = throttled or error.throttled
+                    if error.kind in (CONNECTION, POLICY):
+                        self._give_back(rows[position:], batch)
+                        # A policy rejection pauses the campaign; an unreachable relay holds it (the loop waits).
+                        batch.stop = error.kind == POLICY
+                        self._stop_for(error)
+                        break
+                    failures.append(self._failure(delivery_id, attempts, error))
+                    batch.unsent += 1
+                    continue
+                claims.mark_sent(delivery_id, code, cursor=cursor)
+                batch.sent += 1
+                if throttle_ms:
+                    time.sleep(throttle_ms / 1000)
         claims.mark_skipped(skipped, _("Not subscribed any more"))
-        claims.record_outcomes(outcomes)
+        claims.record_outcomes(failures)
         self._adjust_throttle(throttled, throttle_ms)
-        return outcome
+        return batch
+
+    def _give_back(self, rows, batch, cancelled=False):
+        """Rows this batch won't send: back to the queue, or skipped when the campaign was cancelled."""
+        ids = [row[0] for row in rows]
+        if cancelled:
+            from .campaigns import settle_cancelled
+
+            settle_cancelled(self.campaign.pk, ids=ids)
+        else:
+            claims.release(ids)
+        batch.unsent += len(ids)
 
     def _failure(self, delivery_id, attempts, error):
         settings = newsletter_settings
