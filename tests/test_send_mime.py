@@ -363,3 +363,26 @@ def test_verp_tokens_survive_a_secret_key_rotation(settings):
     settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
     settings.SECRET_KEY = "a brand new secret key that is long enough to be taken seriously"
     assert read_verp(address) == 42
+
+
+def test_pieces_encode_to_the_same_text_as_the_joined_string():
+    """personalise(..., pieces=True) output: literals encoded once, values between them, soft breaks at joins."""
+    import quopri
+    import random
+
+    from wagtail_newsletter.send.mime import QuotedPrintableCache
+
+    rng = random.Random(5)
+    alphabet = ["a", "b", " ", "\n", ".", "=", "é", "😀", "\t", "http://x.org/?a=1&b=2", "x" * 90]
+    cache = QuotedPrintableCache()
+    literals = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(30)]
+    for _round in range(200):
+        pieces = []
+        for literal in literals:
+            pieces.append(literal)
+            pieces.append("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6))))
+        encoded = cache.encode_pieces(pieces)
+        assert all(len(line) <= 76 for line in encoded.split(b"\r\n"))
+        assert b"\n" not in encoded.replace(b"\r\n", b"")
+        expected = "".join(pieces).replace("\n", "\r\n").encode()
+        assert quopri.decodestring(encoded) == expected

@@ -69,26 +69,36 @@ def _one_line(value):
     return _CONTROL.sub(" ", value).strip() if _CONTROL.search(value) else value
 
 
-def _fill(plan, values, link_urls, convert):
+def _fill_pieces(plan, values, link_urls, convert):
     literals, variable_slots, link_slots = plan
     parts = literals.copy()
+    converted = {}  # a variable used many times is converted (escaped) once
     for position, name, default in variable_slots:
-        value = _text(values.get(name))
-        parts[position] = convert(value if value.strip() else default)
+        text = converted.get((name, default))
+        if text is None:
+            value = _text(values.get(name))
+            text = converted[name, default] = convert(value if value.strip() else default)
+        parts[position] = text
     for position, index in link_slots:
         parts[position] = link_urls[index]
-    return "".join(parts)
+    return parts
+
+
+def _fill(plan, values, link_urls, convert):
+    return "".join(_fill_pieces(plan, values, link_urls, convert))
 
 
 def _same(value):
     return value
 
 
-def personalise(compiled, recipient, links=None):
+def personalise(compiled, recipient, links=None, pieces=False):
     """``compiled`` (a CompiledEmail) for ``recipient`` → PersonalisedEmail(subject, preheader, html, text).
 
     ``links`` gives this recipient's ``unsubscribe_url``, ``web_version_url`` and ``click_url(index, final_url)``;
-    None: ``InertLinks`` (final URLs, inert unsubscribe), as in previews and test sends.
+    None: ``InertLinks`` (final URLs, inert unsubscribe), as in previews and test sends. With ``pieces``, html and
+    text are lists of strings to join — the compiled literals (the same objects for every recipient) and the values
+    between them — so that the MIME builder encodes the literals once per campaign.
     """
     if links is None:
         links = InertLinks(compiled.base_url, compiled.web_url)
@@ -105,11 +115,12 @@ def personalise(compiled, recipient, links=None):
     if "date" in compiled.variables:
         values["date"] = today_text(compiled.language)
     plans = compiled.plans
+    body = _fill_pieces if pieces else _fill
     return PersonalisedEmail(
         subject=_fill(plans["subject"], values, text_urls, _one_line),
         preheader=_fill(plans["preheader"], values, text_urls, _one_line),
-        html=_fill(plans["html"], values, html_urls, escape),
-        text=_fill(plans["text"], values, text_urls, _same),
+        html=body(plans["html"], values, html_urls, escape),
+        text=body(plans["text"], values, text_urls, _same),
     )
 
 

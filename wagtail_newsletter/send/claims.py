@@ -56,22 +56,44 @@ def claim(campaign_id, limit, lease_seconds, now=None):
     return token, rows
 
 
-def mark_sent(delivery_id, code, now=None, cursor=None):
-    """Record one accepted message at once: the moment after which it must never be sent again.
+class SentMarks:
+    """Records accepted messages one by one, at once: the moment after which a message must never be sent again.
 
-    One UPDATE by primary key per message (raw SQL: the ORM's query building would cost more than the statement);
-    pass a ``cursor`` to reuse it across a batch.
+    One UPDATE by primary key per message. On PostgreSQL a prepared statement on psycopg's own cursor (Django's
+    cursor wrapper and client-side binding would cost more than the statement itself); elsewhere Django's cursor.
+    Use as a context manager around a batch.
     """
-    sql = (
-        f"UPDATE {_table()} SET status = %s, sent_at = %s, smtp_code = %s, claim = NULL, lease_expires_at = NULL "
-        "WHERE id = %s"
-    )
-    params = (DeliveryStatus.SENT, now or timezone.now(), code, delivery_id)
-    if cursor is not None:
-        cursor.execute(sql, params)
-        return
-    with connection.cursor() as own_cursor:
-        own_cursor.execute(sql, params)
+
+    def __init__(self):
+        self.sql = (
+            f"UPDATE {_table()} SET status = %s, sent_at = %s, smtp_code = %s, claim = NULL, lease_expires_at = NULL "
+            "WHERE id = %s"
+        )
+        self.cursor = None
+
+    def __enter__(self):
+        if connection.vendor == "postgresql":
+            import psycopg
+
+            connection.ensure_connection()
+            self.cursor = psycopg.Cursor(connection.connection)
+            self.prepare = {"prepare": True}
+        else:
+            self.cursor = connection.cursor()
+            self.prepare = {}
+        return self
+
+    def mark(self, delivery_id, code, now=None):
+        self.cursor.execute(self.sql, (DeliveryStatus.SENT, now or timezone.now(), code, delivery_id), **self.prepare)
+
+    def __exit__(self, *exc_info):
+        self.cursor.close()
+
+
+def mark_sent(delivery_id, code, now=None):
+    """Record one accepted message (see SentMarks, for many)."""
+    with SentMarks() as marks:
+        marks.mark(delivery_id, code, now)
 
 
 def mark_skipped(ids, reason):

@@ -219,6 +219,33 @@ class QuotedPrintableCache:
                 out.append(get(after) or self._piece(after))
         return b"".join(out)
 
+    def encode_pieces(self, pieces):
+        """Text given as pieces to join (``personalise(..., pieces=True)``: the compiled literals, the same objects
+        for every recipient, and the values between them): each literal is encoded once per campaign, each value on
+        its own, and pieces are joined with soft line breaks — no re-encoding of the newsletter per recipient."""
+        get = self.cache.get
+        out = []
+        line_ended = True
+        for piece in pieces:
+            if not piece:
+                continue
+            encoded = get(piece)
+            if encoded is None:
+                encoded = self._recall(piece)
+                if encoded is None:
+                    encoded = self._store(piece, self._encode_text(piece))
+            if not line_ended:
+                out.append(b"=\r\n")
+            out.append(encoded)
+            line_ended = piece[-1] == "\n"
+        return b"".join(out)
+
+    @staticmethod
+    def _encode_text(text):
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return b"\r\n".join([qp_line(line) if line else b"" for line in text.split("\n")])
+
     def _piece(self, piece):
         encoded = self._recall(piece)
         if encoded is not None:
@@ -352,7 +379,7 @@ class MessageSkeleton:
                 headers.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
         headers += self._mime
 
-        text_qp, html_qp = self._qp.encode(text or ""), self._qp.encode(html or "")
+        text_qp, html_qp = self._encode(text), self._encode(html)
         while self.boundary in text_qp or self.boundary in html_qp:  # cannot happen with "=_"; cheap to be sure
             self._new_boundary()
             headers[-2:] = self._mime
@@ -360,6 +387,12 @@ class MessageSkeleton:
         if self.signer is not None:
             return self.signer.sign(headers, body) + b"".join(headers) + b"\r\n" + body
         return b"".join(headers) + b"\r\n" + body
+
+    def _encode(self, text):
+        """Quoted-printable bytes of a body given as a string or as pieces to join (see ``encode_pieces``)."""
+        if isinstance(text, str):
+            return self._qp.encode(text)
+        return self._qp.encode_pieces(text or ())
 
 
 def _part_headers(content_type):

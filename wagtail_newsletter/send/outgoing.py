@@ -112,9 +112,9 @@ def message_id_for(delivery_id, domain):
     return ids(delivery_id)
 
 
-def envelope_sender(delivery_id, domain):
-    """The VERP Return-Path of a delivery (bounces carry its signed id back)."""
-    return verp_return_path(delivery_id, newsletter_settings.RETURN_PATH_DOMAIN or domain)
+def envelope_sender(delivery_id, domain, signer=None):
+    """The VERP Return-Path of a delivery (bounces carry its signed id back); ``signer``: a LinkSigner("bounce")."""
+    return verp_return_path(delivery_id, newsletter_settings.RETURN_PATH_DOMAIN or domain, signer)
 
 
 __all__ = ["Sender", "TransportError", "campaign_sender"]

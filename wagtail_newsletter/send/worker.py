@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from ..audience.models import Status
 from ..compose.personalise import personalise
 from ..conf import newsletter_settings
+from ..tokens import LinkSigner
 from . import claims, quotas
 from .dispatch import kick
 from .links import CampaignLinks, campaign_compiled
@@ -165,6 +166,7 @@ class CampaignSender:
         self.return_domain = newsletter_settings.RETURN_PATH_DOMAIN or self.from_domain
         self.mailto_domain = newsletter_settings.UNSUBSCRIBE_MAILTO_DOMAIN or self.return_domain
         self.links = CampaignLinks(self.compiled.base_url, campaign.tracking_enabled)
+        self.bounce_signer = LinkSigner("bounce")
         self.transport = open_transport()
         self.raw = isinstance(self.transport, SmtpTransport)
 
@@ -174,7 +176,7 @@ class CampaignSender:
     def message(self, delivery_id, recipient):
         """(envelope sender, raw bytes or None, builder of a Django message) for one delivery."""
         links = self.links.for_delivery(delivery_id)
-        personalised = personalise(self.compiled, recipient, links)
+        personalised = personalise(self.compiled, recipient, links, pieces=self.raw)
         mailto = unsubscribe_mailto(delivery_id, self.mailto_domain, self.links.unsubscribe_signer)
         message_id = message_id_for(delivery_id, self.from_domain)
         headers = {
@@ -186,7 +188,7 @@ class CampaignSender:
             "list_unsubscribe_url": links.unsubscribe_url,
             "list_unsubscribe_mailto": mailto,
         }
-        envelope = envelope_sender(delivery_id, self.return_domain)
+        envelope = envelope_sender(delivery_id, self.return_domain, self.bounce_signer)
         if self.raw:
             return envelope, self.skeleton.render(**headers), None
         return envelope, None, lambda: self.sender.django_message(**headers)
@@ -197,7 +199,7 @@ class CampaignSender:
         skipped, failures = [], []
         throttled = False
         started = last_check = time.monotonic()
-        with connection.cursor() as cursor:
+        with claims.SentMarks() as marks:
             for position, row in enumerate(rows):
                 delivery_id, attempts, subscriber_id, email, first, last, language, data, status, deleted_at = row
                 now = time.monotonic()
@@ -237,7 +239,7 @@ class CampaignSender:
                     failures.append(self._failure(delivery_id, attempts, error))
                     batch.unsent += 1
                     continue
-                claims.mark_sent(delivery_id, code, cursor=cursor)
+                marks.mark(delivery_id, code)
                 batch.sent += 1
                 if throttle_ms:
                     time.sleep(throttle_ms / 1000)
