@@ -14,20 +14,16 @@ from django.utils import translation
 pytest_plugins = ["tests.signup_fixtures", "tests.live_site", "tests.compose_editor_fixtures"]
 
 
-class RecordingHandler:
-    """Keeps every message it receives; ``reply`` (an answer to DATA) and ``rcpt_answer(address)`` (an answer to
-    RCPT, None to accept) inject SMTP failures."""
+class ScriptedSmtpHandler:
+    """An aiosmtpd handler whose answers a test can script: ``rcpt_answer(address)`` returns an answer to RCPT (None
+    accepts it); ``pipelining`` advertises PIPELINING (aiosmtpd reads pipelined commands one by one), so the sending
+    engine's pipelined path is tested, and ``pipelining = False`` its plain path."""
 
     def __init__(self):
-        self.messages = []
-        self.reply = None
         self.rcpt_answer = None
         self.pipelining = True
-        self.received = threading.Condition()
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        # aiosmtpd reads pipelined commands one by one; advertising PIPELINING (RFC 2920) lets the sending
-        # engine's pipelined path be tested against it. ``pipelining = False`` tests the plain path.
         session.host_name = hostname
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")
@@ -39,6 +35,16 @@ class RecordingHandler:
             return answer
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+
+class RecordingHandler(ScriptedSmtpHandler):
+    """Keeps every message it receives; ``reply`` (an answer to DATA) injects failures too."""
+
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+        self.reply = None
+        self.received = threading.Condition()
 
     async def handle_DATA(self, server, session, envelope):
         if self.reply:

@@ -13,34 +13,22 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from .conftest import free_port
+from .conftest import ScriptedSmtpHandler, free_port
 from .live_site import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]+>)", re.I | re.M)
 
 
-class SinkHandler:
-    """Records (recipient, Message-ID, envelope sender) of each accepted message; ``rcpt_answer(address)`` may
-    return an SMTP answer to refuse a recipient; ``delay`` slows every message down."""
+class SinkHandler(ScriptedSmtpHandler):
+    """Records (recipient, Message-ID, envelope sender) of each accepted message; ``delay`` slows every message
+    down; refusals as in ScriptedSmtpHandler."""
 
     def __init__(self):
+        super().__init__()
         self.received = []
         self.lock = threading.Lock()
-        self.rcpt_answer = None
         self.delay = 0.0
-
-    async def handle_EHLO(self, server, session, envelope, hostname, responses):
-        session.host_name = hostname
-        responses.insert(-1, "250-PIPELINING")  # aiosmtpd reads pipelined commands one by one
-        return responses
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        answer = self.rcpt_answer(address) if self.rcpt_answer else None
-        if answer:
-            return answer
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
