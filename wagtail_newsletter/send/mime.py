@@ -11,7 +11,6 @@ become spaces), long values fold at whitespace, and only non-ASCII text becomes 
 """
 
 import base64
-import binascii
 import hashlib
 import hmac
 import re
@@ -21,6 +20,7 @@ from email.utils import format_datetime
 
 from ..conf import newsletter_settings
 from ..tokens import InvalidToken, LinkSigner, to_base36
+from .quoted_printable import QuotedPrintableCache, qp_line  # noqa: F401 (part of this module's face)
 
 MAX_LINE = 78
 # Control characters, and the Unicode line separators some parsers split on, become spaces in header values.
@@ -29,11 +29,6 @@ _ATOM_PHRASE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$")
 _URL_UNSAFE = re.compile(r"[\x00-\x20\x7f<>\",]")
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")
 _LABEL = re.compile(r"[^a-z0-9-]+")
-_ASCII_CONTROLS = bytes([*range(32), 127])
-# An output line of quoted-printable: up to 72 characters, then the rest of an "=XX" escape or up to two more.
-_QP_CHUNK = re.compile(rb".{1,72}(?:=..|[^=]{0,2})", re.S)
-# The rest of a URL after "http": personalised text is cut around URLs (tokens make them differ per recipient).
-_URL_REST = re.compile(r"""s?://[^\s"'<>]*""")
 _ENCODED_CHUNK = 42  # UTF-8 bytes per encoded word: "=?utf-8?b?<56 chars>?=" is 68 characters
 
 
@@ -148,134 +143,6 @@ def _list_id_line(list_id):
 
 def _safe_url(url):
     return _URL_UNSAFE.sub(lambda match: f"%{ord(match.group()):02X}", url.strip())
-
-
-def qp_line(line):
-    """A piece of one line (no line end) -> UTF-8 quoted-printable bytes, soft-broken (CRLF) into lines of at most
-    75 characters plus the "=", ending in no raw whitespace, so that encoded pieces can be joined with soft breaks;
-    a lone "." line never appears."""
-    data = line.encode("ascii") if line.isascii() else b""
-    if data and len(data.translate(None, _ASCII_CONTROLS)) == len(data):
-        # Most lines: two bytes methods and one regex, ~3x faster than binascii.b2a_qp.
-        data = data.replace(b"=", b"=3D")
-        if data.endswith(b" "):
-            data = data[:-1] + b"=20"
-    else:
-        data = binascii.b2a_qp(line.encode("utf-8", "surrogatepass"), istext=True).replace(b"=\n", b"")
-    chunks = _QP_CHUNK.findall(data) if len(data) > 75 else [data]
-    if chunks[-1] == b".":
-        chunks[-1] = b"=2E"
-    return b"=\r\n".join(chunks)
-
-
-def _qp_urls(urls):
-    """qp_line of each URL, the common case (short, ASCII, no control characters) in a few calls for all."""
-    if not urls:
-        return urls
-    joined = "\n".join(urls)
-    if joined.isascii():
-        data = joined.encode("ascii")
-        if len(data.translate(None, _ASCII_CONTROLS)) == len(data) - len(urls) + 1:  # only the separators
-            encoded = data.replace(b"=", b"=3D").split(b"\n")
-            return [url if len(url) <= 75 else qp_line(url.decode()) for url in encoded]
-    return [qp_line(url) for url in urls]
-
-
-class QuotedPrintableCache:
-    """Quoted-printable encoding of the parts of one campaign's messages, with a cache.
-
-    Personalised text differs from one recipient to the next mostly in its URLs (tokens) and in a few lines (names).
-    So the text is cut around its URLs: the static pieces between them are looked up whole; a piece not seen before
-    (one with a name in it) is encoded line by line, its other lines coming from the cache too. Pieces are joined
-    with soft line breaks. Cost: about one hash and two copies of the text, plus encoding what is new.
-
-    What is seen once (a name) goes to a "young" dict, emptied when it fills; what is seen again (the newsletter's
-    own text) is kept: personalised pieces never push the static ones out.
-    """
-
-    def __init__(self, limit=4096):
-        self.limit = limit
-        self.cache = {}  # seen at least twice
-        self.young = {}  # seen once
-
-    def encode(self, text):
-        if "\r" in text:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        get = self.cache.get
-        first, *rest = text.split("http")
-        urls, afters = [], []
-        for piece in rest:
-            match = _URL_REST.match(piece)
-            end = match.end() if match else 0
-            urls.append("http" + piece[:end])
-            afters.append(piece[end:])
-        out = [get(first) or self._piece(first)]
-        for url, after in zip(_qp_urls(urls), afters, strict=True):
-            # A soft line break joins two pieces, unless the first one ended a line.
-            out.append(b"" if not out[-1] or out[-1].endswith(b"\r\n") else b"=\r\n")
-            out.append(url)
-            if after:
-                out.append(b"" if after[0] == "\n" else b"=\r\n")
-                out.append(get(after) or self._piece(after))
-        return b"".join(out)
-
-    def encode_pieces(self, pieces):
-        """Text given as pieces to join (``personalise(..., pieces=True)``: the compiled literals, the same objects
-        for every recipient, and the values between them): each literal is encoded once per campaign, each value on
-        its own, and pieces are joined with soft line breaks — no re-encoding of the newsletter per recipient."""
-        get = self.cache.get
-        out = []
-        line_ended = True
-        for piece in pieces:
-            if not piece:
-                continue
-            encoded = get(piece)
-            if encoded is None:
-                encoded = self._recall(piece)
-                if encoded is None:
-                    encoded = self._store(piece, self._encode_text(piece))
-            if not line_ended:
-                out.append(b"=\r\n")
-            out.append(encoded)
-            line_ended = piece[-1] == "\n"
-        return b"".join(out)
-
-    @staticmethod
-    def _encode_text(text):
-        if "\r" in text:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        return b"\r\n".join([qp_line(line) if line else b"" for line in text.split("\n")])
-
-    def _piece(self, piece):
-        encoded = self._recall(piece)
-        if encoded is not None:
-            return encoded
-        lines = piece.split("\n")
-        if len(lines) == 1:
-            return self._store(piece, qp_line(piece))
-        get = self.cache.get
-        encoded = []
-        for line in lines:
-            line_encoded = get(line) if line else b""  # b"" is falsy: empty lines are not looked up
-            if line_encoded is None:
-                line_encoded = self._recall(line)
-                if line_encoded is None:
-                    line_encoded = self._store(line, qp_line(line))
-            encoded.append(line_encoded)
-        return self._store(piece, b"\r\n".join(encoded))
-
-    def _recall(self, text):
-        """A piece seen once before: it is part of the newsletter, keep it for good (within the limit)."""
-        encoded = self.young.pop(text, None)
-        if encoded is not None and len(self.cache) < self.limit:
-            self.cache[text] = encoded
-        return encoded
-
-    def _store(self, text, encoded):
-        if len(self.young) >= self.limit:  # personalised pieces would make it grow without end
-            self.young.clear()
-        self.young[text] = encoded
-        return encoded
 
 
 class MessageSkeleton:
