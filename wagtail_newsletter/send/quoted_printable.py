@@ -62,6 +62,9 @@ class QuotedPrintableCache:
         self.limit = limit
         self.cache = {}  # seen at least twice
         self.young = {}  # seen once
+        # The same for encode_pieces, whose entries end with their soft line break.
+        self.pieces_cache = {"": b""}
+        self.pieces_young = {}
 
     def encode(self, text):
         if "\r" in text:
@@ -86,24 +89,40 @@ class QuotedPrintableCache:
 
     def encode_pieces(self, pieces):
         """Text given as pieces to join (``personalise(..., pieces=True)``: the compiled literals, the same objects
-        for every recipient, and the values between them): each literal is encoded once per campaign, each value on
-        its own, and pieces are joined with soft line breaks — no re-encoding of the newsletter per recipient."""
-        get = self.cache.get
-        out = []
-        line_ended = True
-        for piece in pieces:
-            if not piece:
-                continue
-            encoded = get(piece)
-            if encoded is None:
-                encoded = self._recall(piece)
-                if encoded is None:
-                    encoded = self._store(piece, self._encode_text(piece))
-            if not line_ended:
-                out.append(b"=\r\n")
-            out.append(encoded)
-            line_ended = piece[-1] == "\n"
-        return b"".join(out)
+        for every recipient, and the values between them): each literal is encoded once per campaign, the values of
+        a message together, and pieces are joined with soft line breaks — no re-encoding of the newsletter per
+        recipient. Pieces are kept encoded with the soft break that follows them, so a message is one join."""
+        stable = self.pieces_cache
+        encoded = [stable.get(piece) for piece in pieces]
+        missing = [index for index, value in enumerate(encoded) if value is None]
+        if missing:
+            texts = [pieces[index] for index in missing]
+            for index, text, value in zip(missing, texts, self._encode_values(texts), strict=True):
+                encoded[index] = value
+                self._remember(text, value)
+        body = b"".join(encoded)
+        return body[:-3] if body.endswith(b"=\r\n") else body
+
+    def _encode_values(self, texts):
+        """Each text encoded, followed by a soft line break unless it is empty or ends a line."""
+        if all("\n" not in text and "\r" not in text and not text.endswith((" ", "\t")) for text in texts):
+            values = _qp_urls(texts)  # one pass for all: most are URLs and names
+        else:
+            values = [self._encode_text(text) for text in texts]
+        return [
+            value if not text or text[-1] == "\n" else value + b"=\r\n"
+            for text, value in zip(texts, values, strict=True)
+        ]
+
+    def _remember(self, text, value):
+        """Seen twice: part of the newsletter, kept (within the limit); seen once: kept until the young dict fills."""
+        if self.pieces_young.pop(text, None) is not None:
+            if len(self.pieces_cache) < self.limit:
+                self.pieces_cache[text] = value
+            return
+        if len(self.pieces_young) >= self.limit:
+            self.pieces_young.clear()
+        self.pieces_young[text] = value
 
     @staticmethod
     def _encode_text(text):
