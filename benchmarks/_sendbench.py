@@ -176,6 +176,7 @@ def profile(pid, seconds, out_path):
 CATEGORIES = [  # first match, leaf first: (label, substring of a frame)
     ("DKIM sign (OpenSSL + canonicalisation)", "dkim_signing.py"),
     ("MIME render (skeleton + quoted-printable)", "mime.py"),
+    ("MIME render (skeleton + quoted-printable)", "quoted_printable.py"),
     ("personalise", "personalise.py"),
     ("link tokens / Message-ID / VERP", "tokens.py"),
     ("link tokens / Message-ID / VERP", "links.py"),

@@ -96,17 +96,11 @@ class SentMarks:
             self.prepare = {}
         return self
 
-    def mark(self, delivery_id, code, now=None):
+    def mark_sent(self, delivery_id, code, now=None):
         self.cursor.execute(self.sql, (DeliveryStatus.SENT, now or timezone.now(), code, delivery_id), **self.prepare)
 
     def __exit__(self, *exc_info):
         self.cursor.close()
-
-
-def mark_sent(delivery_id, code, now=None):
-    """Record one accepted message (see SentMarks, for many)."""
-    with SentMarks() as marks:
-        marks.mark(delivery_id, code, now)
 
 
 def mark_skipped(ids, reason):

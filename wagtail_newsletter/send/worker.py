@@ -239,7 +239,7 @@ class CampaignSender:
                     failures.append(self._failure(delivery_id, attempts, error))
                     batch.unsent += 1
                     continue
-                marks.mark(delivery_id, code)
+                marks.mark_sent(delivery_id, code)
                 batch.sent += 1
                 if throttle_ms:
                     time.sleep(throttle_ms / 1000)
