@@ -11,7 +11,7 @@ from django.core.mail import EmailMultiAlternatives
 from ..conf import newsletter_settings
 from .dkim_signing import sender_domain_signer
 from .mime import MessageIds, MessageSkeleton, make_list_id, one_line, verp_return_path
-from .transport import SmtpTransport, TransportError, open_transport
+from .transport import SmtpTransport, open_transport
 
 
 def default_sender():
@@ -115,6 +115,3 @@ def message_id_for(delivery_id, domain):
 def envelope_sender(delivery_id, domain, signer=None):
     """The VERP Return-Path of a delivery (bounces carry its signed id back); ``signer``: a LinkSigner("bounce")."""
     return verp_return_path(delivery_id, newsletter_settings.RETURN_PATH_DOMAIN or domain, signer)
-
-
-__all__ = ["Sender", "TransportError", "campaign_sender"]

@@ -7,7 +7,6 @@ one message per address through Django's configured email backend.
 
 import logging
 import re
-from email.utils import formataddr, parseaddr
 
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -15,8 +14,7 @@ from django.utils.translation import ngettext
 from ..audience.fields import InvalidValue, normalise_email
 from ..compose.compiled import compile_page
 from ..compose.personalise import personalise, sample_recipient
-from ..conf import newsletter_settings
-from .outgoing import Sender
+from .outgoing import Sender, sender_of
 
 logger = logging.getLogger(__name__)
 
@@ -80,17 +78,8 @@ def sender_problems(page):
 
 def sender_address(page):
     """(name, address) of the sender: the page's, else the site's default sender (as the page's help text says)."""
-    default_name, default_address = parseaddr(one_line(newsletter_settings.DEFAULT_FROM_EMAIL or ""))
-    address = one_line(page.sender_email) or default_address
-    if not address:
-        return None
-    name = one_line(page.sender_name) or (default_name if not one_line(page.sender_email) else "")
-    return name, address
-
-
-def from_header(page):
-    """``"Sender name <sender@example.org>"``, safe for a header (no line breaks, the name quoted/encoded)."""
-    return formataddr(sender_address(page))
+    name, address = sender_of(page.sender_name, page.sender_email)
+    return (name, address) if address else None
 
 
 def test_sender(page):
