@@ -3,11 +3,10 @@ purchased credits never expire and are spent first, a send beyond the balance is
 
 import datetime
 import io
-import threading
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connections, transaction
+from django.db import transaction
 from django.urls import NoReverseMatch, include, path, reverse
 from django.utils import translation
 from example.urls import urlpatterns as site_urlpatterns
@@ -20,6 +19,8 @@ from wagtail_newsletter.models import Subscriber
 from wagtail_newsletter.send import credits
 from wagtail_newsletter.send.models import Campaign, CampaignStatus, CreditAccount, CreditEntry, Delivery
 from wagtail_newsletter.send.models import DeliveryStatus as DS
+
+from .threads import run_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -256,27 +257,6 @@ def test_with_credits_off_nothing_is_charged_but_an_admin_can_prepare(enable, ad
 
 
 # --- Concurrency --------------------------------------------------------------------------------------------------
-
-
-def run_threads(count, target):
-    start = threading.Barrier(count)
-    errors = []
-
-    def run(index):
-        try:
-            start.wait()
-            target(index)
-        except Exception as exc:  # reported by the main thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors
 
 
 @pytest.mark.django_db(transaction=True)

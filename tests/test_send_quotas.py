@@ -2,14 +2,14 @@
 
 import datetime
 import random
-import threading
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from wagtail_newsletter.send import quotas
 from wagtail_newsletter.send.models import QuotaWindow
+
+from .threads import run_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -121,32 +121,20 @@ def test_concurrent_workers_never_exceed_the_quota(quota):
     limit, threads_count = 500, 8
     quota(limit)
     starts_at = quotas.window_start(T)
-    start = threading.Barrier(threads_count)
-    held, errors = [], []
+    held = []
 
     def worker(seed):
         rng = random.Random(seed)
         mine = 0
-        try:
-            start.wait()
-            for _ in range(60):
-                granted, retry_at = quotas.reserve(rng.randint(1, 9), T)
-                assert retry_at is None or retry_at == starts_at + HOUR
-                giving_back = rng.randint(0, granted) if rng.random() < 0.2 else 0
-                quotas.release(giving_back, starts_at)
-                mine += granted - giving_back
-        except Exception as exc:  # reported by the main thread
-            errors.append(exc)
-        finally:
-            held.append(mine)
-            connections.close_all()
+        for _ in range(60):
+            granted, retry_at = quotas.reserve(rng.randint(1, 9), T)
+            assert retry_at is None or retry_at == starts_at + HOUR
+            giving_back = rng.randint(0, granted) if rng.random() < 0.2 else 0
+            quotas.release(giving_back, starts_at)
+            mine += granted - giving_back
+        held.append(mine)
 
-    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors
+    run_threads(threads_count, worker)
     assert len(held) == threads_count
     used = QuotaWindow.objects.get(starts_at=starts_at).used
     assert sum(held) == used  # every grant and release accounted for, none lost to a race
@@ -159,23 +147,7 @@ def test_concurrent_workers_never_exceed_the_quota(quota):
 def test_concurrent_first_reservations_of_an_hour_create_one_window(quota):
     quota(1000)
     threads_count = 6
-    start = threading.Barrier(threads_count)
-    granted, errors = [], []
-
-    def worker():
-        try:
-            start.wait()
-            granted.append(quotas.reserve(7, T)[0])
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors
+    granted = []
+    run_threads(threads_count, lambda index: granted.append(quotas.reserve(7, T)[0]))
     assert granted == [7] * threads_count
     assert QuotaWindow.objects.get().used == 7 * threads_count
