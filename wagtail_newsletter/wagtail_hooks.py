@@ -17,14 +17,14 @@ for _action in SUBSCRIBER_BULK_ACTIONS:
 
 
 # Editor tools around newsletter pages (admin/compose_*): test send, templates, checklist and variables panels.
-from .admin import compose_editor, compose_templates, compose_test_send, send_wizard  # noqa: E402
+from .admin import compose_editor, compose_templates, compose_test_send, send_entry  # noqa: E402
 from .admin.compose_editor import newsletter_page_viewset  # noqa: E402
 from .admin.compose_urls import admin_urls as compose_admin_urls  # noqa: E402
 
 hooks.register("register_admin_urls", compose_admin_urls)
 hooks.register("register_admin_viewset", lambda: newsletter_page_viewset)
 hooks.register("register_page_action_menu_item", compose_test_send.TestSendMenuItem)
-hooks.register("register_page_action_menu_item", send_wizard.SendMenuItem)  # "Send…" (admin/send_wizard.py)
+hooks.register("register_page_action_menu_item", send_entry.SendMenuItem)  # "Send…" (admin/send_entry.py)
 hooks.register("register_page_action_menu_item", compose_templates.SaveAsTemplateMenuItem)
 hooks.register("register_page_header_buttons", compose_templates.index_page_buttons)
 hooks.register("register_page_listing_more_buttons", compose_templates.index_page_buttons)

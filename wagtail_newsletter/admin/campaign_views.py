@@ -24,7 +24,7 @@ from wagtail.admin.widgets.button import HeaderButton
 
 from ..send import campaigns as lifecycle
 from ..send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
-from . import send_wizard
+from . import send_entry, send_wizard
 from .send_wizard import SendPermissionMixin, can_send, url
 
 # Who may see campaigns (listing, pages, progress): anyone who may send, or has any of the model's permissions.
@@ -287,9 +287,9 @@ class CampaignViewSet(ModelViewSet):
         return [
             path("", self.index_view, name="index"),
             path("results/", self.index_results_view, name="index_results"),
-            path("new/", wizard.ChooseNewsletterView.as_view(), name="new"),
+            path("new/", send_entry.ChooseNewsletterView.as_view(), name="new"),
             path("new/<int:page_id>/", wizard.NewCampaignView.as_view(), name="send_new"),
-            path("count/", wizard.RecipientCountView.as_view(), name="count"),
+            path("count/", send_entry.RecipientCountView.as_view(), name="count"),
             path("<int:pk>/", CampaignDetailView.as_view(), name="detail"),
             path("<int:pk>/progress/", ProgressView.as_view(), name="progress"),
             path("<int:pk>/recipients/", wizard.RecipientsView.as_view(), name="send_recipients"),

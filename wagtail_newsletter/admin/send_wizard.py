@@ -10,7 +10,7 @@ server, and the final step re-checks everything.
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -18,15 +18,14 @@ from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views import View
 from django.views.generic import FormView, TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ..compose.checks import ERROR, WARNING, preflight
 from ..send import campaigns as lifecycle
 from ..send.models import Campaign, CampaignStatus
-from .campaign_forms import ChecksForm, ChooseNewsletterForm, CountForm, RecipientsForm, ScheduleForm, newsletter_pages
-from .compose_pages import NewsletterEditMenuItem, is_newsletter_page, no_revision_message
+from .campaign_forms import ChecksForm, RecipientsForm, ScheduleForm, newsletter_pages
+from .compose_pages import is_newsletter_page, no_revision_message
 
 NAMESPACE = "newsletter_campaigns"
 SESSION_KEY = "wagtail_newsletter_send_wizard"
@@ -363,52 +362,3 @@ class ConfirmView(WizardStepMixin, TemplateView):
             message = _("“%(name)s” is being sent.") % {"name": self.campaign.name}
         messages.success(request, message)
         return redirect(url("detail", self.campaign.pk))
-
-
-class ChooseNewsletterView(SendPermissionMixin, WagtailAdminTemplateMixin, FormView):
-    """ "New campaign" on the listing: which newsletter to send; goes on to step 1."""
-
-    template_name = "wagtail_newsletter/admin/send_wizard/choose.html"
-    form_class = ChooseNewsletterForm
-    header_icon = "mail"
-    page_title = gettext_lazy("New campaign")
-
-    def get_breadcrumbs_items(self):
-        return [
-            *self.breadcrumbs_items,
-            {"url": url("index"), "label": _("Campaigns")},
-            {"url": "", "label": self.page_title},
-        ]
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(action_url=self.request.path, submit_button_label=_("Next"))
-        return context
-
-    def form_valid(self, form):
-        return redirect(url("send_new", form.cleaned_data["page"].pk))
-
-
-class RecipientCountView(SendPermissionMixin, View):
-    """JSON for the live count of step 1: ``{"count": n}``; the form re-counts on the server when submitted."""
-
-    def get(self, request):
-        form = CountForm(request.GET)
-        if not form.is_valid():
-            return JsonResponse({"errors": form.errors}, status=400)
-        return JsonResponse({"count": form.count()})
-
-
-class SendMenuItem(NewsletterEditMenuItem):
-    """ "Send…" in the action menu of a saved newsletter page, next to "Send test…", for users who may send."""
-
-    label = gettext_lazy("Send…")
-    name = "action-newsletter-send"
-    icon_name = "mail"
-    order = 905
-
-    def is_shown(self, context):
-        return can_send(context["request"].user) and super().is_shown(context)
-
-    def get_url(self, parent_context):
-        return url("send_new", parent_context["page"].pk)
