@@ -319,6 +319,8 @@ def read_verp(address):
     return delivery_id
 
 
-def unsubscribe_mailto(delivery_id, domain, signer=None):
-    """The mailto: of List-Unsubscribe: ``mailto:unsubscribe+<signed delivery id>@domain?subject=unsubscribe``."""
-    return f"mailto:unsubscribe+{(signer or LinkSigner('unsubscribe')).sign(delivery_id)}@{domain}?subject=unsubscribe"
+def unsubscribe_mailto(delivery_id, domain, signer=None, token=None):
+    """The mailto: of List-Unsubscribe: ``mailto:unsubscribe+<signed delivery id>@domain?subject=unsubscribe``;
+    ``token``: that signed id when the caller has it already (the unsubscribe URL carries the same one)."""
+    token = token or (signer or LinkSigner("unsubscribe")).sign(delivery_id)
+    return f"mailto:unsubscribe+{token}@{domain}?subject=unsubscribe"

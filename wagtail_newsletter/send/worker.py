@@ -177,7 +177,7 @@ class CampaignSender:
         """(envelope sender, raw bytes or None, builder of a Django message) for one delivery."""
         links = self.links.for_delivery(delivery_id)
         personalised = personalise(self.compiled, recipient, links, pieces=self.raw)
-        mailto = unsubscribe_mailto(delivery_id, self.mailto_domain, self.links.unsubscribe_signer)
+        mailto = unsubscribe_mailto(delivery_id, self.mailto_domain, token=links.unsubscribe_token)
         message_id = message_id_for(delivery_id, self.from_domain)
         headers = {
             "to_email": recipient["email"],
