@@ -27,6 +27,18 @@ from .send.models import (  # noqa: F401
     CreditEntry,
     Delivery,
     DeliveryStatus,
+    FollowUp,
     QuotaWindow,
     SenderDomain,
+)
+from .track.models import (  # noqa: F401
+    Activity,
+    Agent,
+    AggregationState,
+    CampaignStats,
+    Event,
+    EventKind,
+    LinkActivity,
+    LinkStats,
+    TimelineBucket,
 )

@@ -128,7 +128,10 @@ class AbstractNewsletterPage(NewsletterPageMixin, Page):
         help_text=_("Language of the unsubscribe page and other system texts."),
     )
     tracking_enabled = models.BooleanField(
-        _("track opens and clicks"), default=True, help_text=_("Adds an invisible image and redirects links.")
+        _("track clicks"), default=True, help_text=_("Links go through a redirect that counts clicks.")
+    )
+    track_opens = models.BooleanField(
+        _("track opens"), default=True, help_text=_("Adds an invisible 1×1 image that counts opens.")
     )
     utm_source = models.CharField(_("UTM source"), max_length=100, blank=True, default="newsletter")
     utm_medium = models.CharField(_("UTM medium"), max_length=100, blank=True, default="email")
@@ -160,7 +163,7 @@ class AbstractNewsletterPage(NewsletterPageMixin, Page):
         FieldPanel("preview_subscriber"),
         MultiFieldPanel(
             [
-                FieldPanel("tracking_enabled"),
+                FieldRowPanel([FieldPanel("track_opens"), FieldPanel("tracking_enabled")]),
                 FieldRowPanel([FieldPanel("utm_source"), FieldPanel("utm_medium"), FieldPanel("utm_campaign")]),
             ],
             heading=_("Tracking"),

@@ -29,7 +29,7 @@ class CampaignError(Exception):
     """An action that can't be done now; the message is for the editor."""
 
 
-EMAIL_SETTINGS = ("revision", "subject", "from_name", "from_email", "reply_to", "tracking_enabled")
+EMAIL_SETTINGS = ("revision", "subject", "from_name", "from_email", "reply_to", "tracking_enabled", "track_opens")
 
 
 def _take_latest_revision(campaign, page, user=None):
@@ -42,6 +42,7 @@ def _take_latest_revision(campaign, page, user=None):
     campaign.from_email = frozen.sender_email or ""
     campaign.reply_to = frozen.reply_to or ""
     campaign.tracking_enabled = getattr(frozen, "tracking_enabled", True)
+    campaign.track_opens = getattr(frozen, "track_opens", True)
     return frozen
 
 

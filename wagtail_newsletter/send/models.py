@@ -39,6 +39,12 @@ class CampaignStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class FollowUp(models.TextChoices):
+    NON_OPENERS = "non_openers", _("Recipients who did not open it")
+    NON_CLICKERS = "non_clickers", _("Recipients who did not click")
+    NEWCOMERS = "newcomers", _("Subscribers added since")
+
+
 class Campaign(models.Model):
     """A frozen newsletter revision sent to an audience, now or at a scheduled time."""
 
@@ -61,7 +67,8 @@ class Campaign(models.Model):
     from_name = models.CharField(_("sender name"), max_length=100, blank=True)
     from_email = models.EmailField(_("sender address"), blank=True)
     reply_to = models.EmailField(_("reply-to address"), blank=True)
-    tracking_enabled = models.BooleanField(_("tracking"), default=True)
+    tracking_enabled = models.BooleanField(_("track clicks"), default=True)
+    track_opens = models.BooleanField(_("track opens"), default=True)
 
     all_subscribers = models.BooleanField(_("all subscribers"), default=True)
     include_groups = models.ManyToManyField(
@@ -70,6 +77,16 @@ class Campaign(models.Model):
     exclude_groups = models.ManyToManyField(
         "wagtail_newsletter.Group", blank=True, related_name="+", verbose_name=_("except groups")
     )
+    # A follow-up goes to part of an earlier campaign's audience instead (``follow_up`` says which part).
+    follow_up_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="follow_ups",
+        verbose_name=_("follow-up of"),
+    )
+    follow_up = models.CharField(_("follow-up audience"), max_length=20, choices=FollowUp.choices, blank=True)
 
     status = models.CharField(
         _("status"), max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT, db_index=True
