@@ -71,6 +71,18 @@ DEFAULTS = {
     "UNSUBSCRIBE_MAILTO_DOMAIN": "",
     # Identifies the sender in Feedback-ID (Gmail's feedback loop) and List-Id.
     "SENDER_ID": "wagtail-newsletter",
+    # Tracking. Events are folded into the statistics once they are this old (so that a scanner's burst of clicks
+    # is seen whole), by a django-q2 schedule every minute and, within a time budget, when a report is opened.
+    "TRACKING_SETTLE_SECONDS": 5,
+    "AGGREGATE_CHUNK_SIZE": 10000,
+    "AGGREGATE_BUDGET_SECONDS": 0.3,  # on-demand aggregation when a report page or its live refresh asks
+    # Machine activity (see docs/developers/tracking.md): opens and clicks this soon after the message was handed
+    # to the relay are a gateway's pre-fetch or scan, not a reader…
+    "MACHINE_OPEN_SECONDS": 2,
+    "MACHINE_CLICK_SECONDS": 2,
+    # …and so are clicks on this many different links (or on every link, when there are fewer) within this time.
+    "SCANNER_BURST_LINKS": 3,
+    "SCANNER_BURST_SECONDS": 2,
 }
 
 
