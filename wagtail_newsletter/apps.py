@@ -11,3 +11,4 @@ class WagtailNewsletterConfig(AppConfig):
 
     def ready(self):
         from . import schedules  # noqa: F401  (connects post_migrate to register django-q2 schedules)
+        from .track import events  # noqa: F401  (receives audience's subscribers_erased: hits lose their IP prefix)
