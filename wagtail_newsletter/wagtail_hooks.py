@@ -32,3 +32,8 @@ hooks.register("register_snippet_listing_buttons", compose_templates.template_li
 hooks.register("before_create_page", compose_templates.offer_templates_before_create)
 hooks.register("register_rich_text_features", compose_editor.register_variable_control)
 hooks.register("register_log_actions", compose_test_send.register_log_actions)
+
+# A campaign's people listings with CSV/XLSX exports, and its follow-ups (admin/report_exports.py).
+from .admin.report_exports import campaign_tools_viewset  # noqa: E402
+
+hooks.register("register_admin_viewset", lambda: campaign_tools_viewset)

@@ -148,6 +148,33 @@ class RecipientsForm(forms.Form):
             campaign.save(update_fields=["name"])
 
 
+class FollowUpRecipientsForm(forms.Form):
+    """Step 1 of a follow-up: its audience is fixed (part of the earlier campaign's); only the name is chosen."""
+
+    name = RecipientsForm.base_fields["name"]
+
+    def __init__(self, *args, campaign, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.campaign = campaign
+        self.recipient_count = None
+
+    @classmethod
+    def initial_for(cls, campaign):
+        return {"name": campaign.name}
+
+    def clean(self):
+        data = super().clean()
+        self.recipient_count = lifecycle.count_recipients_of(self.campaign)
+        if not self.recipient_count:
+            raise forms.ValidationError(_("Nobody would get this follow-up: no subscribed person matches."))
+        return data
+
+    def save(self, campaign):
+        if campaign.name != self.cleaned_data["name"]:
+            campaign.name = self.cleaned_data["name"]
+            campaign.save(update_fields=["name"])
+
+
 class CountForm(forms.Form):
     """The live count's query string: ``audience``, ``include_groups`` and ``exclude_groups`` as in RecipientsForm."""
 

@@ -1,14 +1,17 @@
 """Ways into the send wizard: "New campaign" on the listing (choose a newsletter), "Send…" in a newsletter's action
-menu, and the live recipient count of step 1."""
+menu, a follow-up of a campaign that has started (from its report), and the live recipient count of step 1."""
 
-from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.contrib import messages
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
-from django.views.generic import FormView
+from django.views.generic import FormView, TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from ..send import follow_up
+from ..send.models import Campaign, FollowUp
 from .campaign_forms import ChooseNewsletterForm, CountForm
 from .compose_pages import NewsletterEditMenuItem
 from .send_wizard import SendPermissionMixin, can_send, url
@@ -61,3 +64,53 @@ class SendMenuItem(NewsletterEditMenuItem):
 
     def get_url(self, parent_context):
         return url("send_new", parent_context["page"].pk)
+
+
+class FollowUpView(SendPermissionMixin, WagtailAdminTemplateMixin, TemplateView):
+    """GET: what a follow-up of the campaign would be (audience, count now); POST: create it as a draft and go on
+    to the send wizard (the normal four steps, with the follow-up's audience at step 1)."""
+
+    template_name = "wagtail_newsletter/admin/send_wizard/follow_up.html"
+    header_icon = "mail"
+    page_title = gettext_lazy("Follow-up campaign")
+
+    def dispatch(self, request, pk, kind):
+        if kind not in FollowUp.values:
+            raise Http404
+        self.campaign = get_object_or_404(Campaign, pk=pk)
+        self.kind = kind
+        return super().dispatch(request, pk, kind)
+
+    def get_page_subtitle(self):
+        return self.campaign.name
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": url("index"), "label": _("Campaigns")},
+            {"url": url("detail", self.campaign.pk), "label": self.campaign.name},
+            {"url": "", "label": FollowUp(self.kind).label},
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        available = self.kind in follow_up.available_kinds(self.campaign)
+        context.update(
+            campaign=self.campaign,
+            available=available,
+            audience=follow_up.describe_kind(self.campaign, self.kind),
+            count=follow_up.preview_recipients(self.campaign, self.kind).count() if available else 0,
+            back_url=url("detail", self.campaign.pk),
+        )
+        return context
+
+    def post(self, request, pk, kind):
+        if self.kind not in follow_up.available_kinds(self.campaign):
+            messages.error(request, _("This follow-up is not available for this campaign."))
+            return redirect(url("detail", self.campaign.pk))
+        try:
+            draft = follow_up.create_follow_up(self.campaign, self.kind, request.user)
+        except follow_up.FollowUpError as error:
+            messages.error(request, str(error))
+            return redirect(url("detail", self.campaign.pk))
+        return redirect(url("send_recipients", draft.pk))

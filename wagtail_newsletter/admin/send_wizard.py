@@ -23,8 +23,9 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ..compose.checks import ERROR, WARNING, preflight
 from ..send import campaigns as lifecycle
+from ..send import follow_up
 from ..send.models import Campaign, CampaignStatus
-from .campaign_forms import ChecksForm, RecipientsForm, ScheduleForm, newsletter_pages
+from .campaign_forms import ChecksForm, FollowUpRecipientsForm, RecipientsForm, ScheduleForm, newsletter_pages
 from .compose_pages import is_newsletter_page, no_revision_message
 
 NAMESPACE = "newsletter_campaigns"
@@ -171,17 +172,28 @@ class WizardStepMixin(SendPermissionMixin, WagtailAdminTemplateMixin):
 
 
 class RecipientsView(WizardStepMixin, FormView):
-    """Step 1 of an existing draft (going back from a later step)."""
+    """Step 1 of an existing draft (going back from a later step). A follow-up's audience is fixed: the step shows
+    it with its count instead of the group picker."""
 
     step = "recipients"
-    form_class = RecipientsForm
+
+    def get_form_class(self):
+        return FollowUpRecipientsForm if self.campaign.follow_up else RecipientsForm
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        if self.campaign.follow_up:
+            kwargs["campaign"] = self.campaign
+        return kwargs
 
     def get_initial(self):
-        return RecipientsForm.initial_for(self.campaign)
+        return self.get_form_class().initial_for(self.campaign)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(count_url=url("count"), count=self.campaign_count())
+        if self.campaign.follow_up:
+            context.update(follow_up_audience=follow_up.describe(self.campaign), count_url=None)
         return context
 
     def campaign_count(self):
@@ -325,7 +337,8 @@ class ConfirmView(WizardStepMixin, TemplateView):
             when_display=formats.date_format(timezone.localtime(self.when), "DATETIME_FORMAT") if self.when else "",
             zone=timezone.get_current_timezone_name(),
             groups=list(self.campaign.include_groups.all()),
-            excluded=list(self.campaign.exclude_groups.all()),
+            excluded=[] if self.campaign.follow_up else list(self.campaign.exclude_groups.all()),
+            follow_up_audience=follow_up.describe(self.campaign) if self.campaign.follow_up else "",
             submit_button_label=_("Schedule") if self.when else _("Send now"),
             submit_button_active_label=_("Starting…"),
         )

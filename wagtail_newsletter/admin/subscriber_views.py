@@ -3,12 +3,14 @@
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
+from wagtail.admin.widgets.button import Button
 from wagtail.coreutils import multigetattr
 from wagtail.snippets.views import snippets
 
 from ..audience import services
 from ..audience.models import Field, Source, Status
 from .subscriber_forms import subscriber_edit_handler
+from .subscriber_history import history_url
 
 # Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -120,7 +122,11 @@ class SubscriberCreateView(SubscriberPanelMixin, snippets.CreateView):
 
 
 class SubscriberEditView(SubscriberPanelMixin, snippets.EditView):
-    pass
+    @cached_property
+    def header_more_buttons(self):
+        """ "Newsletter history" (campaigns received, opens, clicks, status changes) next to Delete."""
+        history = Button(_("Newsletter history"), url=history_url(self.object), icon_name="history", priority=5)
+        return [history, *super().header_more_buttons]
 
 
 class SubscriberDeleteView(snippets.DeleteView):

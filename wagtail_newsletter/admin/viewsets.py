@@ -14,6 +14,7 @@ from .embed_panel import EmbedCodePanel
 from .filters import SUBSCRIBER_SEARCH_FIELDS, SubscriberFilterSet
 from .group_views import STATUS_COUNTS, GroupIndexView, SubscriptionFormIndexView, form_list_display, group_list_display
 from .subscriber_forms import subscriber_edit_handler
+from .subscriber_history import history_urls
 from .subscriber_views import (
     SubscriberCreateView,
     SubscriberDeleteView,
@@ -62,6 +63,9 @@ class SubscriberViewSet(SnippetViewSet):
     }
     export_filename = "subscribers"
     edit_handler = subscriber_edit_handler()
+
+    def get_urlpatterns(self):
+        return [*super().get_urlpatterns(), *history_urls(self)]  # the newsletter history (subscriber_history.py)
 
 
 class GroupViewSet(SnippetViewSet):

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from ..compose.checks import ERROR, preflight
 from ..compose.compiled import compile_page
 from ..conf import newsletter_settings
-from . import credits, dispatch
+from . import credits, dispatch, follow_up
 from .models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from .planner import count_recipients, plan_deliveries, recipients  # noqa: F401 (part of the public face)
 
@@ -79,6 +79,9 @@ def set_audience(campaign, all_subscribers, include_group_ids=(), exclude_group_
 
 
 def campaign_recipients(campaign):
+    """Who ``campaign`` goes to if it starts now: its groups, or its part of an earlier campaign's audience."""
+    if campaign.follow_up:
+        return follow_up.follow_up_recipients(campaign)
     return recipients(
         campaign.all_subscribers,
         list(campaign.include_groups.values_list("pk", flat=True)),
