@@ -86,10 +86,30 @@ def test_body_links_are_the_recipients_own(archive, smtp_server, quick):  # noqa
         unsubscribe = re.search(r'href="http://testserver/newsletter/u/([^"]+)"', html).group(1)
         web = re.search(r'href="http://testserver/newsletter/w/([^"]+)"', html).group(1)
         click = re.search(r'href="http://testserver/newsletter/c/([^"]+)"', html).group(1)
+        pixel = re.search(r'<img src="http://testserver/newsletter/o/([^"]+)" width="1" height="1" alt=""', html)
         assert LinkSigner("unsubscribe").read(unsubscribe) == (delivery.pk, None)
         assert LinkSigner("web").read(web) == (delivery.pk, None)
-        assert LinkSigner("click").read(click)[0] == delivery.pk
+        delivery_id, _index, campaign_id = LinkSigner("click").read_all(click)
+        assert (delivery_id, campaign_id) == (delivery.pk, campaign.pk)
+        assert LinkSigner("open").read_all(pixel.group(1)) == (delivery.pk, campaign.pk)
+        assert re.search(r"/newsletter/o/[^>]+/>\s*</body>", html)  # the pixel comes last in the body
         assert "https://example.org/spring/" not in html  # tracked: the click goes through our redirect
+
+
+@pytest.mark.parametrize("clicks, opens", [(False, False), (False, True), (True, False)])
+def test_tracking_switched_off_per_campaign(archive, smtp_server, quick, clicks, opens):  # noqa: F811
+    make_subscribers(1)
+    campaign = new_campaign(make_newsletter(archive))
+    Campaign.objects.filter(pk=campaign.pk).update(tracking_enabled=clicks, track_opens=opens)
+    campaigns.send_now(Campaign.objects.get(pk=campaign.pk))
+    [received] = smtp_server.messages
+    html = received["message"].get_body(preferencelist=("html",)).get_content()
+    text = received["message"].get_body(preferencelist=("plain",)).get_content()
+    assert ("/newsletter/c/" in html) is clicks and ("/newsletter/c/" in text) is clicks
+    assert ("https://example.org/spring/" in html) is not clicks  # not tracked: the final URL itself
+    assert ("/newsletter/o/" in html) is opens
+    assert "/newsletter/o/" not in text  # never a pixel in the text part
+    assert "/newsletter/u/" in html  # unsubscribing works whatever the tracking
 
 
 def test_policy_pause_alerts_the_editor(archive, smtp_server, quick, django_user_model):  # noqa: F811

@@ -100,7 +100,7 @@ def test_post_is_never_redirected_with_or_without_a_trailing_slash(slash):
 
 
 def test_the_mailed_url_is_the_one_that_works(delivery):
-    mailed = CampaignLinks(BASE).for_delivery(delivery.pk).unsubscribe_url
+    mailed = CampaignLinks.of(delivery.campaign, BASE).for_delivery(delivery.pk).unsubscribe_url
     assert mailed.startswith(BASE + "/newsletter/u/") and not mailed.endswith("/")
     response = Client().post(mailed[len(BASE) :], {"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200 and status(delivery) == Status.UNSUBSCRIBED

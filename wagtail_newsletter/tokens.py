@@ -40,70 +40,103 @@ def read_token(purpose, token, max_age=None):
         raise InvalidToken("bad signature") from exc
 
 
-# Compact, non-expiring tokens for links inside sent mails (millions a campaign): ``<id>.<sig>`` or
-# ``<id>.<n>.<sig>`` with ids in base 36 and a 96-bit truncated HMAC-SHA256 in lower-case hex, so a token is safe
-# in a URL path and in an address's local part (VERP), and survives mail systems that lower-case addresses.
+# Compact, non-expiring tokens for links inside sent mails (millions a campaign): ``<id>.<sig>``, ``<id>.<n>.<sig>``
+# or ``<id>.<n>.<m>.<sig>`` (up to 3 numbers) with numbers in base 36 and a 96-bit truncated HMAC-SHA256 in
+# lower-case hex, so a token is safe in a URL path and in an address's local part (VERP), and survives mail systems
+# that lower-case addresses. Reading one needs no database: the HMAC alone says whether it was made here.
 # Signed with SECRET_KEY; SECRET_KEY_FALLBACKS still verify, so rotating the key breaks no link already mailed.
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+MAX_NUMBERS = 3
+_MAX_TOKEN = 80
 
 
 def to_base36(number):
     if number < 0:
         raise ValueError("negative id")
+    if number < 36:
+        return _DIGITS[number]
     digits = []
-    while True:
+    while number:
         number, rest = divmod(number, 36)
         digits.append(_DIGITS[rest])
-        if not number:
-            return "".join(reversed(digits))
+    return "".join(reversed(digits))
 
 
 def _keys():
     from django.conf import settings
 
-    return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ()))
 
 
-class LinkSigner:
-    """Signs and reads ``(id[, n])`` for one purpose; make one per batch (it keeps the keyed HMAC state)."""
+_STATES = {}
 
-    def __init__(self, purpose):
+
+def _keyed_states(purpose):
+    """The keyed HMAC states of a purpose (current key first), made once per process and key set."""
+    keys = _keys()
+    states = _STATES.get((purpose, keys))
+    if states is None:
         import hashlib
         import hmac
 
+        if len(_STATES) > 32:  # keys changed (tests override them): don't grow forever
+            _STATES.clear()
+        states = _STATES[purpose, keys] = tuple(
+            hmac.new(hashlib.sha256(f"wagtail_newsletter.link.{purpose}:{key}".encode()).digest(), digestmod="sha256")
+            for key in keys
+        )
+    return states
+
+
+class LinkSigner:
+    """Signs and reads up to 3 numbers (an id and up to 2 more) for one purpose.
+
+    Cheap to make (the keyed HMAC states are shared per process), so a view may make one per request.
+    """
+
+    __slots__ = ("_states",)
+
+    def __init__(self, purpose):
         if purpose not in PURPOSES:
             raise ValueError(f"unknown token purpose {purpose!r}")
-        self._states = [
-            hmac.new(hashlib.sha256(f"wagtail_newsletter.link.{purpose}:{key}".encode()).digest(), digestmod="sha256")
-            for key in _keys()
-        ]
+        self._states = _keyed_states(purpose)
 
-    def _signature(self, state, payload):
+    @staticmethod
+    def _signature(state, payload):
         mac = state.copy()
         mac.update(payload.encode())
         return mac.hexdigest()[:24]  # 96 bits
 
-    def sign(self, ident, number=None):
-        payload = to_base36(ident) if number is None else f"{to_base36(ident)}.{to_base36(number)}"
+    def sign(self, ident, *numbers):
+        """A token for ``ident`` and up to 2 more numbers; ``None`` numbers are left out (``sign(id, None)`` is
+        ``sign(id)``, as older callers wrote it)."""
+        numbers = [number for number in numbers if number is not None]
+        if len(numbers) >= MAX_NUMBERS:
+            raise ValueError(f"a token carries at most {MAX_NUMBERS} numbers")
+        payload = ".".join(to_base36(number) for number in (ident, *numbers))
         return f"{payload}.{self._signature(self._states[0], payload)}"
 
-    def sign_many(self, ident, numbers):
-        """``sign(ident, n)`` for each n, at a fraction of the cost (the id is encoded once)."""
+    def sign_many(self, ident, numbers, *trailing):
+        """``sign(ident, n, *trailing)`` for each n, at a fraction of the cost (id and trailing numbers encoded
+        once): the click links of one delivery, ``trailing`` being the campaign id."""
+        if len(trailing) > MAX_NUMBERS - 2:
+            raise ValueError(f"a token carries at most {MAX_NUMBERS} numbers")
         prefix = to_base36(ident) + "."
+        suffix = "".join("." + to_base36(number) for number in trailing)
         state = self._states[0]
         tokens = []
         for number in numbers:
-            payload = prefix + (_DIGITS[number] if number < 36 else to_base36(number))
+            payload = prefix + (_DIGITS[number] if 0 <= number < 36 else to_base36(number)) + suffix
             mac = state.copy()
             mac.update(payload.encode())
             tokens.append(payload + "." + mac.hexdigest()[:24])
         return tokens
 
-    def read(self, token):
-        """``(id, n or None)`` from a token, or raise InvalidToken."""
+    def read_all(self, token):
+        """All the numbers of a token, as a tuple of 1 to 3 ints, or raise InvalidToken. HMAC only: no database."""
         import hmac
 
-        if not isinstance(token, str) or len(token) > 80:
+        if not isinstance(token, str) or len(token) > _MAX_TOKEN:
             raise InvalidToken("malformed")
         payload, _, signature = token.lower().rpartition(".")
         if not payload or len(signature) != 24:
@@ -111,12 +144,18 @@ class LinkSigner:
         if not any(hmac.compare_digest(self._signature(state, payload), signature) for state in self._states):
             raise InvalidToken("bad signature")
         parts = payload.split(".")
+        if len(parts) > MAX_NUMBERS:
+            raise InvalidToken("malformed")
         try:
-            numbers = [int(part, 36) for part in parts]
+            return tuple(int(part, 36) for part in parts)
         except ValueError as exc:
             raise InvalidToken("malformed") from exc
+
+    def read(self, token):
+        """``(id, n or None)`` from a token of 1 or 2 numbers, or raise InvalidToken."""
+        numbers = self.read_all(token)
         if len(numbers) == 1:
             return numbers[0], None
         if len(numbers) == 2:
-            return numbers[0], numbers[1]
+            return numbers
         raise InvalidToken("malformed")

@@ -11,6 +11,8 @@ app_name = "wagtail_newsletter"
 # Links inside sent mails: short, with or without a trailing slash, and never redirected (APPEND_SLASH would answer
 # a one-click unsubscribe POST with a 301). Tokens are matched case-insensitively by LinkSigner.
 _TOKEN = r"(?P<token>[0-9A-Za-z.]{1,80})/?$"
+# The open pixel may end in ".gif" (mailed without: shorter; a token's signature is hex, so never ends in "gif").
+_TOKEN_GIF = r"(?P<token>[0-9A-Za-z.]{1,80}?)(?:\.gif)?/?$"
 
 urlpatterns = [
     path("subscribe/<int:form_id>/", audience_views.subscribe, name="subscribe"),
@@ -20,6 +22,7 @@ urlpatterns = [
     path("embed/<int:form_id>/thanks/", embed_views.embed_done, name="embed_done"),
     path("embed/<int:form_id>.js", embed_views.embed_loader, name="embed_loader"),
     re_path(r"^u/" + _TOKEN, track_views.unsubscribe, name="unsubscribe"),
+    re_path(r"^o/" + _TOKEN_GIF, track_views.open_pixel, name="open"),
     re_path(r"^c/" + _TOKEN, track_views.click, name="click"),
     re_path(r"^w/" + _TOKEN, track_views.web_version, name="web_version"),
 ]

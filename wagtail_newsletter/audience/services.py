@@ -8,12 +8,17 @@ import datetime
 
 from django.db import transaction
 from django.db.models.functions import Coalesce
+from django.dispatch import Signal
 from django.utils import timezone
 
 from ..conf import newsletter_settings
 from .models import Consent, Membership, Source, Status, StatusEvent, Subscriber, Suppression, email_digest
 
 CHUNK = 2000
+
+# Sent by ``erase_forgotten`` with ``subscriber_ids``, inside the erasing transaction and before the rows go (their
+# deliveries still point at them): stages above ``audience`` (tracking) erase what they keep of these people.
+subscribers_erased = Signal()
 
 
 def _ids(subscribers):
@@ -178,6 +183,7 @@ def erase_forgotten(now=None):
             Consent.objects.filter(subscriber_id__in=ids).update(subscriber=None, data={}, ip_network="")
             StatusEvent.objects.filter(subscriber_id__in=ids).update(subscriber=None, actor=None, note="")
             Membership.objects.filter(subscriber_id__in=ids).delete()
+            subscribers_erased.send(sender=Subscriber, subscriber_ids=ids)
             Subscriber.all_objects.filter(pk__in=ids).delete()
             erased += len(ids)
 

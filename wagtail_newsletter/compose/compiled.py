@@ -52,7 +52,9 @@ class CompiledEmail:
 
     def __post_init__(self):
         if self.plans is None:
-            plans = {name: _plan(getattr(self, name)) for name in ("subject", "preheader", "html", "text")}
+            plans = {name: _plan(getattr(self, name)) for name in ("subject", "preheader", "text")}
+            html, plans["html_pixel"] = _with_pixel_slot(self.html)
+            plans["html"] = _plan(html)
             plans["text_urls"] = [link.final_url for link in self.links]
             plans["html_urls"] = [html_lib.escape(link.final_url) for link in self.links]
             object.__setattr__(self, "plans", plans)
@@ -103,6 +105,25 @@ class CompiledEmail:
             base_url=data.get("base_url", ""),
             web_url=data.get("web_url", ""),
         )
+
+
+# Where the open pixel goes: an empty slot just before the document's last </body> (computed, never stored).
+_PIXEL_SLOT = object()
+_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+
+
+def _with_pixel_slot(segments):
+    """``segments`` with the pixel slot inserted before the last ``</body>`` (at the end when there is none), and
+    its position."""
+    for position in range(len(segments) - 1, -1, -1):
+        segment = segments[position]
+        if isinstance(segment, str):
+            ends = [match.start() for match in _BODY_END.finditer(segment)]
+            if ends:
+                at = ends[-1]
+                split = (segment[:at], _PIXEL_SLOT, segment[at:])
+                return segments[:position] + split + segments[position + 1 :], position + 1
+    return (*segments, _PIXEL_SLOT), len(segments)
 
 
 def _plan(segments):

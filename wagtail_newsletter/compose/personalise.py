@@ -28,6 +28,8 @@ class InertLinks:
     public page (``web_url``) when it has one.
     """
 
+    open_pixel_url = ""  # nothing is tracked
+
     def __init__(self, base_url="", web_url=""):
         root = (base_url or "").rstrip("/")
         self.unsubscribe_url = f"{root}/?preview-unsubscribe"
@@ -92,11 +94,20 @@ def _same(value):
     return value
 
 
+def pixel_tag(open_url):
+    """The open pixel: a 1×1 image, invisible, that layouts don't make room for."""
+    return (
+        f'<img src="{escape(open_url)}" width="1" height="1" alt="" '
+        'style="display:block;width:1px;height:1px;border:0" />'
+    )
+
+
 def personalise(compiled, recipient, links=None, pieces=False):
     """``compiled`` (a CompiledEmail) for ``recipient`` → PersonalisedEmail(subject, preheader, html, text).
 
-    ``links`` gives this recipient's ``unsubscribe_url``, ``web_version_url`` and ``click_url(index, final_url)``;
-    None: ``InertLinks`` (final URLs, inert unsubscribe), as in previews and test sends. With ``pieces``, html and
+    ``links`` gives this recipient's ``unsubscribe_url``, ``web_version_url``, ``click_url(index, final_url)`` and
+    optionally ``open_pixel_url`` (when not empty, the pixel goes just before ``</body>``); None: ``InertLinks``
+    (final URLs, inert unsubscribe, no pixel), as in previews and test sends. With ``pieces``, html and
     text are lists of strings to join — the compiled literals (the same objects for every recipient) and the values
     between them — so that the MIME builder encodes the literals once per campaign.
     """
@@ -115,11 +126,15 @@ def personalise(compiled, recipient, links=None, pieces=False):
     if "date" in compiled.variables:
         values["date"] = today_text(compiled.language)
     plans = compiled.plans
+    html = _fill_pieces(plans["html"], values, html_urls, escape)
+    open_url = getattr(links, "open_pixel_url", "")
+    if open_url:
+        html[plans["html_pixel"]] = pixel_tag(open_url)
     body = _fill_pieces if pieces else _fill
     return PersonalisedEmail(
         subject=_fill(plans["subject"], values, text_urls, _one_line),
         preheader=_fill(plans["preheader"], values, text_urls, _one_line),
-        html=body(plans["html"], values, html_urls, escape),
+        html=html if pieces else "".join(html),
         text=body(plans["text"], values, text_urls, _same),
     )
 

@@ -8,7 +8,9 @@ worker died) are claimed again like queued ones.
 
 import datetime
 import secrets
+from typing import NamedTuple
 
+from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -119,14 +121,49 @@ def release(ids, count_attempt=False):
         Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.CLAIMED).update(**updates)
 
 
-def record_outcomes(outcomes):
-    """Write retries and failures of a batch in one UPDATE: ``outcomes`` are Delivery objects with the fields set."""
-    if outcomes:
-        Delivery.objects.bulk_update(
-            outcomes,
-            ["status", "next_attempt_at", "smtp_code", "error", "claim", "lease_expires_at"],
-            batch_size=len(outcomes),
-        )
+class Bounce(NamedTuple):
+    """A delivery given up on: ``hard`` for a permanent (5xx) refusal, else 4xx retries exhausted."""
+
+    delivery_id: int
+    campaign_id: int
+    hard: bool
+    detail: str
+
+
+# ``send`` sits below ``track`` and never imports it (DESIGN layering): a bounce becomes an Event row through the
+# model's label, with the kind numbers of ``track.models.EventKind`` (a test checks they agree).
+EVENT_MODEL = "wagtail_newsletter.Event"
+HARD_BOUNCE, SOFT_BOUNCE = 4, 5
+
+
+def record_outcomes(outcomes, bounces=()):
+    """Write retries and failures of a batch in one UPDATE (``outcomes`` are Delivery objects with the fields set),
+    and the bounce events of the failures in one INSERT, in the same transaction."""
+    if not outcomes and not bounces:
+        return
+    with transaction.atomic():
+        if outcomes:
+            Delivery.objects.bulk_update(
+                outcomes,
+                ["status", "next_attempt_at", "smtp_code", "error", "claim", "lease_expires_at"],
+                batch_size=len(outcomes),
+            )
+        if bounces:
+            event = apps.get_model(EVENT_MODEL)
+            now = timezone.now()
+            event.objects.bulk_create(
+                [
+                    event(
+                        campaign_id=bounce.campaign_id,
+                        delivery_id=bounce.delivery_id,
+                        kind=HARD_BOUNCE if bounce.hard else SOFT_BOUNCE,
+                        at=now,
+                        detail=bounce.detail[:500],
+                    )
+                    for bounce in bounces
+                ],
+                batch_size=1000,
+            )
 
 
 def pending_exists(campaign_id):

@@ -1,12 +1,17 @@
-"""Per-recipient URLs of a sent message: unsubscribe, web version and tracked clicks, each with a signed token.
+"""Per-recipient URLs of a sent message: unsubscribe, web version, tracked clicks and the open pixel, each with a
+signed token.
 
-URL prefixes are resolved once per campaign; per recipient only tokens are signed (a few microseconds each).
+URL prefixes are resolved once per campaign; per recipient only tokens are signed (a few microseconds each). Click
+tokens carry (delivery, link index, campaign) and the open token (delivery, campaign), so the tracking endpoints
+find the link table and write their event without reading the delivery first.
 """
 
+from django.db.models.signals import post_delete, post_save
 from django.urls import reverse
 
 from ..compose.compiled import CompiledEmail
 from ..tokens import LinkSigner
+from .models import Campaign
 
 _PLACEHOLDER = "TOKEN"
 
@@ -17,16 +22,32 @@ def _prefix(base_url, name):
 
 
 class CampaignLinks:
-    """Builds ``DeliveryLinks`` for the deliveries of one campaign (make one per batch)."""
+    """Builds ``DeliveryLinks`` for the deliveries of one campaign (make one per batch).
 
-    def __init__(self, base_url, tracking=True):
+    ``tracking``: web links go through the click redirect; ``track_opens``: the HTML gets the open pixel. Either
+    needs ``campaign_id`` (it is signed into the tokens). Web versions and previews pass ``track_opens=False``.
+    """
+
+    def __init__(self, base_url, tracking=True, track_opens=False, campaign_id=None):
+        if (tracking or track_opens) and campaign_id is None:
+            raise ValueError("tracked links need the campaign id")
+        self.campaign_id = campaign_id
         self.unsubscribe = _prefix(base_url, "unsubscribe")
         self.web_version = _prefix(base_url, "web_version")
         self.click = _prefix(base_url, "click")
+        self.open = _prefix(base_url, "open")
         self.tracking = tracking
+        self.track_opens = track_opens
         self.unsubscribe_signer = LinkSigner("unsubscribe")
         self.web_signer = LinkSigner("web")
         self.click_signer = LinkSigner("click")
+        self.open_signer = LinkSigner("open")
+
+    @classmethod
+    def of(cls, campaign, base_url, track_opens=None):
+        """The links of ``campaign`` as its settings say (``track_opens=False``: never a pixel, as in web versions)."""
+        opens = campaign.track_opens if track_opens is None else track_opens
+        return cls(base_url, campaign.tracking_enabled, opens, campaign.pk)
 
     def for_delivery(self, delivery_id):
         return DeliveryLinks(self, delivery_id)
@@ -40,7 +61,14 @@ def _is_web(url):
 class DeliveryLinks:
     """The ``links`` argument of ``personalise`` for one delivery."""
 
-    __slots__ = ("_campaign_links", "delivery_id", "unsubscribe_token", "unsubscribe_url", "web_version_url")
+    __slots__ = (
+        "_campaign_links",
+        "delivery_id",
+        "unsubscribe_token",
+        "unsubscribe_url",
+        "web_version_url",
+        "open_pixel_url",
+    )
 
     def __init__(self, campaign_links, delivery_id):
         self._campaign_links = campaign_links
@@ -50,13 +78,18 @@ class DeliveryLinks:
         self.unsubscribe_url = start + self.unsubscribe_token + end
         start, end = campaign_links.web_version
         self.web_version_url = start + campaign_links.web_signer.sign(delivery_id) + end
+        self.open_pixel_url = ""
+        if campaign_links.track_opens:
+            start, end = campaign_links.open
+            self.open_pixel_url = start + campaign_links.open_signer.sign(delivery_id, campaign_links.campaign_id) + end
 
     def click_url(self, link_index, final_url):
         campaign_links = self._campaign_links
         if not campaign_links.tracking or not _is_web(final_url):
             return final_url
         start, end = campaign_links.click
-        return start + campaign_links.click_signer.sign(self.delivery_id, link_index) + end
+        token = campaign_links.click_signer.sign(self.delivery_id, link_index, campaign_links.campaign_id)
+        return start + token + end
 
     def click_urls(self, links):
         """The URL of each Link of the link table (``personalise`` asks for all at once: one id encoding)."""
@@ -64,23 +97,54 @@ class DeliveryLinks:
         if not campaign_links.tracking:
             return [link.final_url for link in links]
         tracked = [link.index for link in links if _is_web(link.final_url)]
-        tokens = iter(campaign_links.click_signer.sign_many(self.delivery_id, tracked))
+        tokens = iter(campaign_links.click_signer.sign_many(self.delivery_id, tracked, campaign_links.campaign_id))
         start, end = campaign_links.click
         tracked = set(tracked)
         return [start + next(tokens) + end if link.index in tracked else link.final_url for link in links]
 
 
+# Compiled emails by campaign id, per process: a campaign's ``compiled`` is frozen when it starts, and ids never
+# come back on PostgreSQL. Saving or deleting a campaign drops its entry (test databases do reuse ids on SQLite).
 _COMPILED = {}
+_MAX_CACHED = 32
+
+
+def _remember(campaign_id, data):
+    if len(_COMPILED) >= _MAX_CACHED:
+        _COMPILED.clear()
+    compiled = _COMPILED[campaign_id] = CompiledEmail.from_dict(data)
+    return compiled
 
 
 def campaign_compiled(campaign):
     """The CompiledEmail a campaign froze when it started (cached per process: it never changes), or None."""
     if not campaign.compiled:
         return None
-    key = (campaign.pk, campaign.created_at)  # pk alone repeats across test databases
-    compiled = _COMPILED.get(key)
-    if compiled is None:
-        if len(_COMPILED) > 16:
-            _COMPILED.clear()
-        compiled = _COMPILED[key] = CompiledEmail.from_dict(campaign.compiled)
-    return compiled
+    compiled = _COMPILED.get(campaign.pk)
+    return compiled if compiled is not None else _remember(campaign.pk, campaign.compiled)
+
+
+def compiled_for_campaign_id(campaign_id):
+    """``campaign_compiled`` by id: no query once cached (the click redirect's link table). None when the campaign
+    does not exist or has not started (not cached: it may start later)."""
+    compiled = _COMPILED.get(campaign_id)
+    if compiled is not None:
+        return compiled
+    data = Campaign.objects.filter(pk=campaign_id).values_list("compiled", flat=True).first()
+    return _remember(campaign_id, data) if data else None
+
+
+def forget_compiled(campaign_id=None):
+    """Drop one campaign's cached CompiledEmail, or all (tests)."""
+    if campaign_id is None:
+        _COMPILED.clear()
+    else:
+        _COMPILED.pop(campaign_id, None)
+
+
+def _campaign_changed(sender, instance, **kwargs):
+    forget_compiled(instance.pk)
+
+
+post_save.connect(_campaign_changed, sender=Campaign, dispatch_uid="wagtail_newsletter.send.links.compiled")
+post_delete.connect(_campaign_changed, sender=Campaign, dispatch_uid="wagtail_newsletter.send.links.compiled.del")

@@ -165,7 +165,7 @@ class CampaignSender:
         self.skeleton, self.from_domain = self.sender.skeleton, self.sender.domain
         self.return_domain = newsletter_settings.RETURN_PATH_DOMAIN or self.from_domain
         self.mailto_domain = newsletter_settings.UNSUBSCRIBE_MAILTO_DOMAIN or self.return_domain
-        self.links = CampaignLinks(self.compiled.base_url, campaign.tracking_enabled)
+        self.links = CampaignLinks.of(campaign, self.compiled.base_url)
         self.bounce_signer = LinkSigner("bounce")
         self.transport = open_transport()
         self.raw = isinstance(self.transport, SmtpTransport)
@@ -196,7 +196,7 @@ class CampaignSender:
     def send_batch(self, rows, throttle_ms):
         """Send claimed ``rows``; write skips, retries and failures once at the end (sent ones are written at once)."""
         batch = BatchOutcome()
-        skipped, failures = [], []
+        skipped, failures, bounces = [], [], []
         throttled = False
         started = last_check = time.monotonic()
         with claims.SentMarks() as marks:
@@ -226,6 +226,7 @@ class CampaignSender:
                     code, _answer = self.transport.send(envelope, email, raw, build)
                 except ValueError as error:  # an address MIME can't carry (non-ASCII local part): give up on it
                     failures.append(self._failure(delivery_id, attempts, TransportError(PERMANENT, None, str(error))))
+                    bounces.append(self._bounce(failures[-1], hard=True))
                     batch.unsent += 1
                     continue
                 except TransportError as error:
@@ -237,6 +238,8 @@ class CampaignSender:
                         self._stop_for(error)
                         break
                     failures.append(self._failure(delivery_id, attempts, error))
+                    if failures[-1].status == DeliveryStatus.FAILED:  # given up on: a bounce event
+                        bounces.append(self._bounce(failures[-1], hard=error.kind == PERMANENT))
                     batch.unsent += 1
                     continue
                 marks.mark_sent(delivery_id, code)
@@ -244,7 +247,7 @@ class CampaignSender:
                 if throttle_ms:
                     time.sleep(throttle_ms / 1000)
         claims.mark_skipped(skipped, _("Not subscribed any more"))
-        claims.record_outcomes(failures)
+        claims.record_outcomes(failures, bounces)
         self._adjust_throttle(throttled, throttle_ms)
         return batch
 
@@ -258,6 +261,11 @@ class CampaignSender:
         else:
             claims.release(ids)
         batch.unsent += len(ids)
+
+    def _bounce(self, failure, hard):
+        """The bounce event of a delivery given up on, with the server's answer (code and text)."""
+        detail = f"{failure.smtp_code or ''} {failure.error}".strip()
+        return claims.Bounce(failure.pk, self.campaign.pk, hard, detail)
 
     def _failure(self, delivery_id, attempts, error):
         settings = newsletter_settings

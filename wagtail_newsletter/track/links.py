@@ -1,39 +1,72 @@
-"""Click redirects and web versions of sent messages: plain functions behind the public views.
+"""Open pixels, click redirects and web versions of sent messages: plain functions behind the public views.
 
 A click goes only to a URL of the campaign's link table, chosen by the index signed in the token (no open
-redirect: the request never supplies a URL). The web version is the campaign's compiled HTML personalised for the
-delivery's subscriber, exactly as ``personalise`` fills it for the mail.
+redirect: the request never supplies a URL). Opens and clicks are validated by the token's HMAC alone, and
+recorded by one INSERT … SELECT each (``events.record_hit``). The web version is the campaign's compiled HTML
+personalised for the delivery's subscriber, exactly as ``personalise`` fills it for the mail.
 """
 
 from ..compose.personalise import personalise
-from ..send.links import CampaignLinks, campaign_compiled
+from ..send.links import CampaignLinks, campaign_compiled, compiled_for_campaign_id
+from ..tokens import InvalidToken, LinkSigner
+from .events import record_hit
+from .models import EventKind
 from .unsubscribe import delivery_for_token, live_subscriber
 
 _WEB_SCHEMES = ("http://", "https://")
 
 
-def click_target(token):
-    """``(delivery, link_index, url)`` for a click token, or None (forged, unknown delivery, index not in the table,
-    or a link that is not a web URL)."""
-    found = delivery_for_token("click", token, with_number=True)
-    if found is None:
+def read_click_token(token):
+    """``(delivery_id, link_index, campaign_id)`` of a click token (HMAC only, no database), or None."""
+    try:
+        numbers = LinkSigner("click").read_all(token)
+    except InvalidToken:
         return None
-    delivery, index = found
-    compiled = campaign_compiled(delivery.campaign)
+    return numbers if len(numbers) == 3 else None
+
+
+def read_open_token(token):
+    """``(delivery_id, campaign_id)`` of an open-pixel token (HMAC only, no database), or None."""
+    try:
+        numbers = LinkSigner("open").read_all(token)
+    except InvalidToken:
+        return None
+    return numbers if len(numbers) == 2 else None
+
+
+def link_target(campaign_id, index):
+    """The web URL at ``index`` of the campaign's link table (cached per process), or None."""
+    compiled = compiled_for_campaign_id(campaign_id)
     if compiled is None or index >= len(compiled.links):
         return None
     link = compiled.links[index]
     if link.index != index or not link.final_url.lower().startswith(_WEB_SCHEMES):
         return None
-    return delivery, index, link.final_url
+    return link.final_url
 
 
-def record_click(delivery, link_index, request=None):
-    """The one place a click is recorded.
+def click(token, request=None):
+    """Record a click and return the URL to redirect to, or None (bad token, index not a web link of the table,
+    or the delivery is not in the token's campaign) — then nothing is written."""
+    found = read_click_token(token)
+    if found is None:
+        return None
+    delivery_id, index, campaign_id = found
+    url = link_target(campaign_id, index)
+    if url is None or not record_hit(EventKind.CLICK, delivery_id, campaign_id, link=index, request=request):
+        return None
+    return url
 
-    Nothing is recorded yet: click events (and machine-click detection) arrive with the tracking stage. A click on
-    a campaign with tracking off never reaches here, since its mails carry the final URLs.
-    """
+
+def open_pixel(token, request=None):
+    """Record an open; False for a bad token (nothing written). A good token naming no delivery of its campaign
+    writes nothing either, but still gets the image (True)."""
+    found = read_open_token(token)
+    if found is None:
+        return False
+    delivery_id, campaign_id = found
+    record_hit(EventKind.OPEN, delivery_id, campaign_id, request=request)
+    return True
 
 
 # The variables of an erased subscriber: empty values, so every variable shows its default.
@@ -51,5 +84,6 @@ def web_version(token):
     if compiled is None:
         return None
     subscriber = live_subscriber(delivery)
-    links = CampaignLinks(compiled.base_url, campaign.tracking_enabled).for_delivery(delivery.pk)
+    # Its links are tracked like the mail's (clicks count), but it has no pixel: reading it is not an open.
+    links = CampaignLinks.of(campaign, compiled.base_url, track_opens=False).for_delivery(delivery.pk)
     return personalise(compiled, subscriber if subscriber is not None else _NOBODY, links=links)

@@ -5,12 +5,15 @@ a forged, altered or other-purpose token finds nothing and changes nothing.
 """
 
 from django.conf import settings
+from django.db import transaction
 
 from ..audience import services
 from ..audience.models import Source, Status
 from ..send.links import campaign_compiled
 from ..send.models import Delivery
 from ..tokens import InvalidToken, LinkSigner
+from .events import record_event
+from .models import EventKind
 
 
 def delivery_for_token(purpose, token, with_number=False):
@@ -58,8 +61,12 @@ def unsubscribe_delivery(delivery, one_click=False):
     campaign = delivery.campaign
     how = "one-click" if one_click else "unsubscribe page"
     note = f"{how}, campaign #{campaign.pk} {campaign.name}"
-    # services.unsubscribe locks the row and skips it when already unsubscribed, so two racing POSTs write one entry.
-    changed = services.unsubscribe([delivery.subscriber_id], source=Source.UNSUBSCRIBE_LINK, note=note)
+    # services.unsubscribe locks the row and skips it when already unsubscribed, so two racing POSTs write one history
+    # entry — and one UNSUBSCRIBE event, written in the same transaction.
+    with transaction.atomic():
+        changed = services.unsubscribe([delivery.subscriber_id], source=Source.UNSUBSCRIBE_LINK, note=note)
+        if changed:
+            record_event(delivery, EventKind.UNSUBSCRIBE, detail=how)
     if changed and delivery.subscriber is not None:
         delivery.subscriber.status = Status.UNSUBSCRIBED
     return bool(changed)

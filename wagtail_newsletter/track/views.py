@@ -1,7 +1,8 @@
 """Public views a sent message links to (thin: the logic is in ``unsubscribe`` and ``links``).
 
 None of them needs a login, reads a cookie or sets one (no session, no CSRF cookie), and none redirects except the
-click redirect itself. A forged or altered token gets a plain 404 and writes nothing.
+click redirect itself. A forged or altered token gets a plain 404 and writes nothing. The open pixel and the click
+redirect are the hot paths: a token check (HMAC), one INSERT, and a response with headers set once.
 """
 
 import contextlib
@@ -80,16 +81,37 @@ def unsubscribe(request, token):
     )
 
 
+# A 1×1 transparent GIF (43 bytes) and the headers of every tracking answer: never cached (each fetch is an open),
+# never indexed, no referrer onwards.
+PIXEL_GIF = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+    b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+_TRACKING_HEADERS = {
+    "Cache-Control": "no-store, no-cache, must-revalidate, private, max-age=0",
+    "Pragma": "no-cache",
+    "Expires": "Thu, 01 Jan 1970 00:00:00 GMT",
+    "X-Robots-Tag": "noindex",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@require_http_methods(["GET", "HEAD"])
+def open_pixel(request, token):
+    """The open pixel: records an open (a HEAD request as a machine one) and answers the GIF; 404 for a bad token."""
+    if not links.open_pixel(token, request):
+        raise Http404
+    return HttpResponse(PIXEL_GIF, content_type="image/gif", headers=_TRACKING_HEADERS)
+
+
 @require_http_methods(["GET", "HEAD"])
 def click(request, token):
-    """302 to the URL of the campaign's link table that the token names."""
-    target = links.click_target(token)
-    if target is None:
+    """302 to the URL of the campaign's link table that the token names, once the click is recorded (a HEAD
+    request too: link checkers are told apart when the events are aggregated)."""
+    url = links.click(token, request)
+    if url is None:
         raise Http404
-    delivery, index, url = target
-    if request.method == "GET":  # HEAD requests are link checkers, not readers
-        links.record_click(delivery, index, request)
-    return _private(HttpResponseRedirect(url))
+    return HttpResponseRedirect(url, headers=_TRACKING_HEADERS)
 
 
 @require_http_methods(["GET", "HEAD"])
