@@ -293,6 +293,7 @@ class ComplainedView(PeopleReportView):
 
 
 EXPORT_VIEWS = [OpenersView, ClickersView, BouncedView, UnsubscribedView, ComplainedView]
+KINDS = [view.kind for view in EXPORT_VIEWS]
 
 
 def export_url(campaign, kind, export_format=None, link=None):
