@@ -22,6 +22,8 @@ SCHEDULES = [
     # Tops the credits balance up to the free monthly level once a month (a no-op with credits off).
     ("wagtail_newsletter: monthly free credits", "wagtail_newsletter.send.credits.monthly_top_up", 60),
     ("wagtail_newsletter: prune quota windows", "wagtail_newsletter.send.quotas.prune", 1440),
+    # Folds new tracking events into the report statistics (report pages also fold a little before showing).
+    ("wagtail_newsletter: aggregate tracking events", "wagtail_newsletter.track.aggregate.scheduled_aggregate", 1),
 ]
 
 
