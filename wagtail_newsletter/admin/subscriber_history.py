@@ -25,7 +25,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 from ..audience.models import StatusEvent, Subscriber
 from ..send.models import Campaign, Delivery
 from ..track.models import Agent, Event, EventKind
-from ..track.rules import Thresholds, burst_clicks, burst_size, is_machine_click, is_machine_open
+from ..track.rules import MACHINE_AGENTS, Thresholds, burst_clicks, burst_size, is_machine_click, is_machine_open
 
 DELIVERY, EVENT, STATUS = 1, 2, 3
 WEB_SCHEMES = ("http://", "https://")
@@ -38,7 +38,7 @@ class Entry:
     detail: str = ""
     campaign: str = ""
     campaign_url: str = ""
-    machine: bool = False
+    machine: str = ""  # why an open or click is a machine's (empty: a person's)
 
 
 def history_rows(subscriber):
@@ -112,14 +112,16 @@ def _event_entries(ids):
         elif event.kind == EventKind.CLICK:
             machine = is_machine_click(event.agent, event.at, sent_at, event.pk in bursts, thresholds)
             detail = links.get(event.link, "")
+        reason = ""
         if machine:
-            agent = Agent(event.agent).label if event.agent in Agent.values else ""
-            what = gettext("%(kind)s by a machine (%(agent)s)") % {"kind": event.get_kind_display(), "agent": agent}
-        else:
-            what = event.get_kind_display()
-        entries[event.pk] = Entry(
-            event.at, what.capitalize(), detail, name, _campaign_url(event.campaign_id), machine=machine
-        )
+            if event.agent in MACHINE_AGENTS:
+                reason = Agent(event.agent).label
+            elif event.pk in bursts:
+                reason = gettext("many links at once")
+            else:
+                reason = gettext("right after sending")
+        what = event.get_kind_display().capitalize()
+        entries[event.pk] = Entry(event.at, what, detail, name, _campaign_url(event.campaign_id), machine=reason)
     return entries
 
 
