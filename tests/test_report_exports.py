@@ -268,3 +268,9 @@ def test_unsubscribed_people_still_appear_in_what_they_did(admin_client, campaig
     """The exports are about the campaign: a person unsubscribed since is still an opener of it."""
     Subscriber.objects.filter(email="ann@example.net").update(status=Status.UNSUBSCRIBED)
     assert "ann@example.net" in emails(download(admin_client, campaign, "openers", "csv"))
+
+
+def test_listings_fold_the_latest_events_first(admin_client, archive, admin_user, audience):
+    campaign = sent_campaign(archive, admin_user)
+    hit(campaign, deliveries(campaign)["dan@example.net"], EventKind.OPEN, 10)  # not aggregated yet
+    assert emails(download(admin_client, campaign, "openers", "csv")) == ["dan@example.net"]

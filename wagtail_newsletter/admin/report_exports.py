@@ -24,6 +24,7 @@ from wagtail.admin.viewsets.base import ViewSet
 
 from ..send import follow_up
 from ..send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, FollowUp
+from ..track import aggregate
 from ..track.models import Activity, LinkActivity
 from .campaign_views import may_view
 from .send_entry import FollowUpView
@@ -150,6 +151,7 @@ class PeopleReportView(ReportView):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
+        aggregate.refresh()  # fold the latest events first (bounded; skipped when another run is folding)
         if self.is_export:  # straight to the writer: no page context, no count, no loading the rows first
             return self.as_spreadsheet(Rows(self.get_filtered_queryset()), request.GET.get("export"))
         return super().get(request, *args, **kwargs)
