@@ -167,6 +167,8 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["campaign", "status", "id"], name="wn_delivery_work"),
             models.Index(fields=["claim"], name="wn_delivery_claim", condition=Q(claim__isnull=False)),
+            # A subscriber's history, and follow-ups to newcomers, look deliveries up by subscriber.
+            models.Index(fields=["subscriber"], name="wn_delivery_subscriber"),
         ]
 
     def __str__(self):
