@@ -1,8 +1,9 @@
 """Who made a tracking hit, from what the request says: the agent class and the network prefix of its address.
 
-Only the class (``Agent``) and the prefix are kept, never the user agent string or the full address. Each class is
-one compiled regular expression; results are memoised per user agent (mail proxies and clients repeat the same few
-strings), so a call costs about a microsecond.
+Only the class (``Agent``) and the prefix are kept, never the user agent string or the full address. A user agent
+seen for the first time costs a few microseconds (substring tests and one small regular expression); results are
+memoised per user agent and per address (mail proxies and clients repeat the same few), so most calls cost well
+under a microsecond.
 """
 
 import ipaddress
@@ -11,21 +12,76 @@ from functools import lru_cache
 
 from .models import Agent
 
+# Names in lower case, looked for as substrings of the lower-cased user agent (a tuple of ``in`` tests is several
+# times faster than one big case-insensitive regular expression); "bot" as a word ending needs a regex.
 # Mailbox providers fetch images for the reader, when the reader opens the mail: a human open.
-_MAIL_PROXY = re.compile(
-    r"GoogleImageProxy|via ggpht\.com|YahooMailProxy|OutlookImageProxy|Outlook-ImageProxy|ms-office-imageproxy"
-    r"|Microsoft Office ImageProxy|ImageProxy/|YandexImageProxy|Mail\.RU_Bot/Img",
-    re.IGNORECASE,
+_MAIL_PROXY_NAMES = (
+    "googleimageproxy",
+    "via ggpht.com",
+    "yahoomailproxy",
+    "outlookimageproxy",
+    "outlook-imageproxy",
+    "ms-office-imageproxy",
+    "microsoft office imageproxy",
+    "imageproxy/",
+    "yandeximageproxy",
+    "mail.ru_bot/img",
 )
-# Bots, crawlers, HTTP libraries, headless browsers and the link scanners of mail security gateways.
-_SCANNER = re.compile(
-    r"(?<!cu)bot\b|bot/|crawl|spider|slurp|curl/|wget|python-requests|python-urllib|aiohttp|httpx|go-http-client"
-    r"|okhttp|java/|apache-httpclient|libwww|node-fetch|axios|scrapy|headlesschrome|phantomjs|puppeteer|playwright"
-    r"|barracuda|mimecast|proofpoint|symantec|messagelabs|trend ?micro|defender|safelinks|safe ?links|forcepoint"
-    r"|ironport|cisco|fireeye|trellix|sophos|urlscan|virustotal|zscaler|checkpoint|check point|fortinet|fortiguard"
-    r"|mailcontrol|cloudmark|spamtitan|hornetsecurity|vade|securemail|scanner|preview",
-    re.IGNORECASE,
+# HTTP libraries, headless browsers and the link scanners of mail security gateways.
+_SCANNER_NAMES = (
+    "crawl",
+    "spider",
+    "slurp",
+    "curl/",
+    "wget",
+    "python-requests",
+    "python-urllib",
+    "aiohttp",
+    "httpx",
+    "go-http-client",
+    "okhttp",
+    "java/",
+    "apache-httpclient",
+    "libwww",
+    "node-fetch",
+    "axios",
+    "scrapy",
+    "headlesschrome",
+    "phantomjs",
+    "puppeteer",
+    "playwright",
+    "barracuda",
+    "mimecast",
+    "proofpoint",
+    "symantec",
+    "messagelabs",
+    "trendmicro",
+    "trend micro",
+    "defender",
+    "safelinks",
+    "safe links",
+    "forcepoint",
+    "ironport",
+    "cisco",
+    "fireeye",
+    "trellix",
+    "sophos",
+    "urlscan",
+    "virustotal",
+    "zscaler",
+    "checkpoint",
+    "check point",
+    "fortinet",
+    "fortiguard",
+    "mailcontrol",
+    "cloudmark",
+    "spamtitan",
+    "hornetsecurity",
+    "scanner",
+    "preview",
 )
+# Googlebot, bingbot, Slackbot… ("Cubot" is a phone maker).
+_BOT = re.compile(r"(?<!cu)bot\b")
 # Apple Mail Privacy Protection fetches every image of every mail, through Apple's network, as "Mozilla/5.0".
 _APPLE_MPP_AGENT = "Mozilla/5.0"
 _APPLE_NETWORKS = (ipaddress.ip_network("17.0.0.0/8"), ipaddress.ip_network("2620:149::/32"))
@@ -37,9 +93,10 @@ def _agent_of(user_agent):
     agent = user_agent.strip()
     if not agent:
         return Agent.UNKNOWN
-    if _MAIL_PROXY.search(agent):
+    lower = agent.lower()
+    if any(name in lower for name in _MAIL_PROXY_NAMES):
         return Agent.MAIL_PROXY
-    if _SCANNER.search(agent):
+    if any(name in lower for name in _SCANNER_NAMES) or _BOT.search(lower):
         return Agent.SCANNER
     if agent == _APPLE_MPP_AGENT:
         return Agent.PRIVACY_PROXY

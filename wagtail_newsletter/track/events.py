@@ -5,7 +5,9 @@ does not exist — or not in the token's campaign — inserts nothing; no ORM ob
 Counters are folded from the events later (``aggregate``).
 """
 
-from django.db import connection, transaction
+import contextlib
+
+from django.db import DatabaseError, connection, transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -30,10 +32,44 @@ def _hit_sql():
     return _HIT_SQL
 
 
-def _synchronous_commit_off(cursor):
-    """PostgreSQL: this transaction's commit does not wait for the WAL flush. Events are statistics: a server crash
-    may lose the last fraction of a second of hits, never corrupt anything; in exchange a hit costs no disk flush."""
-    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+# PostgreSQL: the hit's transaction does not wait for the WAL flush (``synchronous_commit`` off for it alone). Events
+# are statistics: a server crash may lose the last fraction of a second of hits, never corrupt anything or lose any
+# other write; in exchange a hit costs no disk flush (measured here: ~1.2 ms → ~0.3 ms of database time per hit).
+_SYNC_OFF = "SET LOCAL synchronous_commit TO OFF"
+
+
+def _one_round_trip():
+    """Whether the hit can go as one simple-query string (BEGIN; SET LOCAL; INSERT; COMMIT): psycopg 3 binding
+    parameters on the client (Django's default), and no transaction open around it."""
+    if not connection.get_autocommit() or connection.in_atomic_block:
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return is_psycopg3 and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+
+
+def _insert(params):
+    """Run the hit's INSERT … SELECT; True when it inserted its row."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_hit_sql(), params)
+            return cursor.rowcount == 1
+    if not _one_round_trip():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_SYNC_OFF)
+            cursor.execute(_hit_sql(), params)
+            return cursor.rowcount == 1
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(f"BEGIN; {_SYNC_OFF}; {_hit_sql()}; COMMIT", params)
+        except DatabaseError:
+            # The explicit BEGIN may have left the session in a failed transaction block: end it first.
+            with contextlib.suppress(DatabaseError):
+                cursor.execute("ROLLBACK")
+            raise
+        cursor.nextset()  # past BEGIN and SET LOCAL to the INSERT's row count
+        cursor.nextset()
+        return cursor.rowcount == 1
 
 
 def record_hit(kind, delivery_id, campaign_id, link=None, request=None, now=None):
@@ -51,15 +87,7 @@ def record_hit(kind, delivery_id, campaign_id, link=None, request=None, now=None
     else:
         agent, prefix = Agent.UNKNOWN, ""
     at = connection.ops.adapt_datetimefield_value(now or timezone.now())
-    params = (int(kind), link, at, int(agent), prefix, delivery_id, campaign_id)
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_hit_sql(), params)
-            return cursor.rowcount == 1
-    with transaction.atomic(), connection.cursor() as cursor:
-        _synchronous_commit_off(cursor)
-        cursor.execute(_hit_sql(), params)
-        return cursor.rowcount == 1
+    return _insert((int(kind), link, at, int(agent), prefix, delivery_id, campaign_id))
 
 
 def record_event(delivery, kind, detail="", at=None):
