@@ -380,12 +380,19 @@ def test_erasure_clears_the_ip_prefix_of_the_erased_subscribers_events_only(deli
     for target in (delivery, other):
         Client().get(open_url(open_token(target)), REMOTE_ADDR="203.0.113.5")
         Client().get(click_url(click_token(target, 0)), REMOTE_ADDR="203.0.113.5")
+        record_bounce(target, hard=False, detail=f"452 4.2.2 <{target.subscriber.email}>: mailbox full")
     services.forget_subscribers([delivery.subscriber_id])
-    assert Event.objects.filter(ip_prefix="").count() == 0  # forgetting starts a grace period; erasure clears
+    assert Event.objects.filter(ip_prefix="").count() == 2  # forgetting starts a grace period; erasure clears
     services.erase_forgotten(now=timezone.now() + datetime.timedelta(days=365))
-    prefixes = dict(Event.objects.values_list("delivery_id", "ip_prefix").distinct())
-    assert prefixes == {delivery.pk: "", other.pk: "203.0.113.0/24"}
-    assert Event.objects.filter(delivery_id=delivery.pk).count() == 2  # the counts stay
+    kept = set(Event.objects.values_list("delivery_id", "kind", "ip_prefix", "detail"))
+    assert kept == {
+        (delivery.pk, EventKind.OPEN, "", ""),
+        (delivery.pk, EventKind.CLICK, "", ""),
+        (delivery.pk, EventKind.SOFT_BOUNCE, "", ""),
+        (other.pk, EventKind.OPEN, "203.0.113.0/24", ""),
+        (other.pk, EventKind.CLICK, "203.0.113.0/24", ""),
+        (other.pk, EventKind.SOFT_BOUNCE, "", "452 4.2.2 <other@example.org>: mailbox full"),
+    }
 
 
 @pytest.mark.django_db(transaction=True)

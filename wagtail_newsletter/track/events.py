@@ -113,6 +113,7 @@ def record_bounce(delivery, hard, detail, at=None):
 
 @receiver(subscribers_erased, dispatch_uid="wagtail_newsletter.track.erase_ip_prefixes")
 def erase_ip_prefixes(sender, subscriber_ids, **kwargs):
-    """GDPR erasure: the network prefixes of an erased subscriber's hits go with them (the counts stay)."""
+    """GDPR erasure: the network prefixes of an erased subscriber's events go, and their details (a bounce's answer
+    may quote the address); the events stay, so the counts do not change."""
     deliveries = Delivery.objects.filter(subscriber_id__in=subscriber_ids).values("pk")
-    Event.objects.filter(delivery_id__in=deliveries).exclude(ip_prefix="").update(ip_prefix="")
+    Event.objects.filter(delivery_id__in=deliveries).exclude(ip_prefix="", detail="").update(ip_prefix="", detail="")
