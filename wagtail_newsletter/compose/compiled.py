@@ -107,23 +107,25 @@ class CompiledEmail:
         )
 
 
-# Where the open pixel goes: an empty slot just before the document's last </body> (computed, never stored).
-_PIXEL_SLOT = object()
+# Where the open pixel goes: three empty slots (the tag's start, its URL, its end) just before the document's last
+# </body>, computed with the plan and never stored. ``personalise`` fills them with two constant strings and the URL,
+# so that the MIME builder encodes the constant parts once per campaign like the other literals.
+_PIXEL_SLOTS = (object(), object(), object())
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 
 
 def _with_pixel_slot(segments):
-    """``segments`` with the pixel slot inserted before the last ``</body>`` (at the end when there is none), and
-    its position."""
+    """``segments`` with the pixel slots inserted before the last ``</body>`` (at the end when there is none), and
+    the position of the first."""
     for position in range(len(segments) - 1, -1, -1):
         segment = segments[position]
         if isinstance(segment, str):
             ends = [match.start() for match in _BODY_END.finditer(segment)]
             if ends:
                 at = ends[-1]
-                split = (segment[:at], _PIXEL_SLOT, segment[at:])
+                split = (segment[:at], *_PIXEL_SLOTS, segment[at:])
                 return segments[:position] + split + segments[position + 1 :], position + 1
-    return (*segments, _PIXEL_SLOT), len(segments)
+    return (*segments, *_PIXEL_SLOTS), len(segments)
 
 
 def _plan(segments):

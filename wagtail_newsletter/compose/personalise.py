@@ -94,12 +94,9 @@ def _same(value):
     return value
 
 
-def pixel_tag(open_url):
-    """The open pixel: a 1×1 image, invisible, that layouts don't make room for."""
-    return (
-        f'<img src="{escape(open_url)}" width="1" height="1" alt="" '
-        'style="display:block;width:1px;height:1px;border:0" />'
-    )
+# The open pixel: a 1×1 image, invisible, that layouts don't make room for (its URL goes between the two parts).
+PIXEL_START = '<img src="'
+PIXEL_END = '" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />'
 
 
 def personalise(compiled, recipient, links=None, pieces=False):
@@ -129,7 +126,8 @@ def personalise(compiled, recipient, links=None, pieces=False):
     html = _fill_pieces(plans["html"], values, html_urls, escape)
     open_url = getattr(links, "open_pixel_url", "")
     if open_url:
-        html[plans["html_pixel"]] = pixel_tag(open_url)
+        position = plans["html_pixel"]
+        html[position : position + 3] = PIXEL_START, escape(open_url), PIXEL_END
     body = _fill_pieces if pieces else _fill
     return PersonalisedEmail(
         subject=_fill(plans["subject"], values, text_urls, _one_line),
