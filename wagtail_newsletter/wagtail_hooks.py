@@ -37,3 +37,8 @@ hooks.register("register_log_actions", compose_test_send.register_log_actions)
 from .admin.report_exports import campaign_tools_viewset  # noqa: E402
 
 hooks.register("register_admin_viewset", lambda: campaign_tools_viewset)
+
+# The dashboard's "Recent campaigns" panel with their key rates (admin/dashboard.py).
+from .admin import dashboard  # noqa: E402
+
+hooks.register("construct_homepage_panels", dashboard.add_recent_campaigns_panel)

@@ -120,11 +120,18 @@ class CampaignIndexView(IndexView):
     def get_list_more_buttons(self, instance):
         """Open the campaign; a draft can also be sent (the wizard) or deleted. Nothing says "Edit"."""
         buttons = [MenuItem(_("Open"), url=url("detail", instance.pk), icon_name="view", priority=10)]
+        if has_report(instance):
+            buttons.append(MenuItem(_("Report"), url=url("report", instance.pk), icon_name="table", priority=15))
         if delete_url := self.get_delete_url(instance):
             send_url = url("send_recipients", instance.pk)
             buttons.append(MenuItem(_("Continue sending…"), url=send_url, icon_name="mail", priority=20))
             buttons.append(MenuItem(_("Delete"), url=delete_url, icon_name="bin", priority=30))
         return buttons
+
+
+def has_report(campaign):
+    """A campaign has a report (admin/report_views.py) once its messages started going out."""
+    return campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
 
 class DeleteDraftView(DeleteView):
@@ -163,6 +170,12 @@ class CampaignDetailView(CampaignObjectMixin, WagtailAdminTemplateMixin, Templat
             {"url": url("index"), "label": _("Campaigns")},
             {"url": "", "label": self.campaign.name},
         ]
+
+    @property
+    def header_buttons(self):
+        if not has_report(self.campaign):
+            return []
+        return [HeaderButton(_("Report"), url=url("report", self.campaign.pk), icon_name="table")]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -283,6 +296,8 @@ class CampaignViewSet(ModelViewSet):
         return finder
 
     def get_urlpatterns(self):
+        from . import report_views  # it builds on this module's views
+
         wizard = send_wizard
         return [
             path("", self.index_view, name="index"),
@@ -292,6 +307,9 @@ class CampaignViewSet(ModelViewSet):
             path("count/", send_entry.RecipientCountView.as_view(), name="count"),
             path("<int:pk>/", CampaignDetailView.as_view(), name="detail"),
             path("<int:pk>/progress/", ProgressView.as_view(), name="progress"),
+            path("<int:pk>/report/", report_views.CampaignReportView.as_view(), name="report"),
+            path("<int:pk>/report/live/", report_views.ReportLiveView.as_view(), name="report_live"),
+            path("<int:pk>/report/click-map/", report_views.ClickMapView.as_view(), name="click_map"),
             path("<int:pk>/recipients/", wizard.RecipientsView.as_view(), name="send_recipients"),
             path("<int:pk>/checklist/", wizard.ChecksView.as_view(), name="send_checks"),
             path("<int:pk>/when/", wizard.ScheduleView.as_view(), name="send_schedule"),

@@ -47,7 +47,8 @@ class MarkedLinks:
 
 
 def percent(share):
-    return number_format(100 * (share or 0), decimal_pos=1) + "\u00a0%"
+    """0.6667 → "66.7 %" in the active language (rounded first: number_format cuts off extra decimals)."""
+    return number_format(round(100 * (share or 0), 1), decimal_pos=1) + "\u00a0%"
 
 
 def _badge(soup, row):

@@ -192,8 +192,9 @@ if import_viewset is not None:
 
 # Campaigns come first: sending is what editors come for (admin/campaign_views.py, admin/send_wizard.py).
 from .campaign_views import campaign_viewset  # noqa: E402
+from .report_views import reports_viewset  # noqa: E402  (campaigns with their key rates)
 
-NewsletterViewSetGroup.items = (campaign_viewset, *NewsletterViewSetGroup.items)
+NewsletterViewSetGroup.items = (campaign_viewset, reports_viewset, *NewsletterViewSetGroup.items)
 
 from .credit_views import credits_viewset  # noqa: E402
 from .sender_domains import SenderDomainViewSet  # noqa: E402
