@@ -8,11 +8,12 @@ from collections import defaultdict
 
 import pytest
 from django.db import connection, transaction
+from django.utils.module_loading import import_string
 
-from wagtail_newsletter.schedules import SCHEDULES
+from wagtail_newsletter.schedules import ensure_schedules
 from wagtail_newsletter.send.models import Delivery
 from wagtail_newsletter.track import rules
-from wagtail_newsletter.track.aggregate import aggregate, refresh
+from wagtail_newsletter.track.aggregate import FIRST_CHUNK_IN_BUDGET, aggregate, refresh
 from wagtail_newsletter.track.models import (
     Activity,
     Agent,
@@ -53,6 +54,7 @@ def aggregate_all(step=None):
     """Aggregate until nothing is left, ``step`` events per call (interruptions between calls)."""
     total = 0
     while folded := aggregate(max_events=step, now=long_ago()):
+        assert step is None or folded <= step
         total += folded
     return total
 
@@ -355,9 +357,25 @@ def test_concurrent_runs_fold_every_event_exactly_once(transactional_db, small_c
     assert_statistics_equal_recount()
 
 
+def test_a_report_page_folds_for_a_bounded_time_only():
+    deliveries = make_deliveries(make_campaign(), 50)
+    add_events(*(event(deliveries[n % 50], OPEN, T0 + seconds(60 + n)) for n in range(2500)))
+    assert refresh(budget_seconds=0) == FIRST_CHUNK_IN_BUDGET  # one small chunk, then the budget is spent
+    assert CampaignStats.objects.get().opens == FIRST_CHUNK_IN_BUDGET
+    assert aggregate() == 1500
+    assert CampaignStats.objects.get().opens == 2500
+
+
 def test_aggregation_runs_every_minute_through_django_q2():
-    assert (
-        "wagtail_newsletter: aggregate tracking events",
+    from django_q.models import Schedule
+
+    ensure_schedules()
+    schedule = Schedule.objects.get(name="wagtail_newsletter: aggregate tracking events")
+    assert (schedule.func, schedule.minutes, schedule.repeats) == (
         "wagtail_newsletter.track.aggregate.scheduled_aggregate",
         1,
-    ) in SCHEDULES
+        -1,
+    )
+    (delivery,) = make_deliveries(make_campaign(), 1)
+    add_events(event(delivery, OPEN, T0 + seconds(60)))
+    assert import_string(schedule.func)() == 1
