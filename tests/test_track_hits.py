@@ -415,3 +415,24 @@ def test_hits_outside_any_transaction_commit_and_leave_the_connection_clean():
         (EventKind.OPEN, delivery.pk, delivery.campaign_id, None, Agent.UNKNOWN),
         (EventKind.CLICK, delivery.pk, delivery.campaign_id, 0, Agent.UNKNOWN),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_prepares_the_insert_once_per_connection_and_copes_with_a_pooler_dropping_it(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from wagtail_newsletter.track import events as track_events
+
+    monkeypatch.setattr(track_events, "_use_prepared", True)
+    delivery = make_delivery()
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(3):
+            assert record_hit(EventKind.OPEN, delivery.pk, delivery.campaign_id)
+    sqls = [query["sql"] for query in queries]
+    assert sum(sql.startswith("PREPARE") for sql in sqls) <= 1 and sum("EXECUTE" in sql for sql in sqls) == 3
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE wagtail_newsletter_hit")  # as a transaction-mode pooler would
+    assert record_hit(EventKind.CLICK, delivery.pk, delivery.campaign_id, link=0)
+    assert track_events._use_prepared is False  # this process now sends the plain statement
+    assert record_hit(EventKind.CLICK, delivery.pk, delivery.campaign_id, link=1)
+    assert [row[0] for row in events()] == [EventKind.OPEN] * 3 + [EventKind.CLICK] * 2
