@@ -99,6 +99,24 @@ def test_bounces_come_off_delivered_and_count_in_the_bounce_rate():
     assert rate(report, "complaint_rate").verdict == "bad"
 
 
+def test_messages_the_relay_refused_count_as_bounced_not_delivered():
+    """The worker records a bounce for a refused message (a failed delivery): it went out and bounced, once."""
+    campaign = make_campaign()
+    sent = make_deliveries(campaign, 8)
+    refused = make_deliveries(campaign, 2, status=DeliveryStatus.FAILED)[-2:]  # it returns all the campaign's
+    at = T0 + seconds(600)
+    add_events(
+        event(refused[0], HARD_BOUNCE, at, detail="550 5.1.1 no such user"),
+        event(refused[1], SOFT_BOUNCE, at, detail="452 4.2.2 mailbox full"),
+        event(sent[0], HARD_BOUNCE, at, detail="a bounce message after the relay accepted it"),
+    )  # fmt: skip
+    aggregate_all()
+    report = campaign_report(campaign)
+    assert (report.sent, report.failed, report.hard_bounces, report.soft_bounces) == (8, 2, 2, 1)
+    assert report.delivered == 7
+    assert (rate(report, "bounce_rate").numerator, rate(report, "bounce_rate").denominator) == (3, 10)
+
+
 # --- verdicts at the edges of the healthy ranges ---------------------------------------------------------------------
 
 

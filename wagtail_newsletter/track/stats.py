@@ -127,8 +127,9 @@ def build_report(campaign, stats, counts, state_at=None):
     stats = stats or {}
     numbers = {name: stats.get(name, 0) for name in COUNTERS}
     sent, failed = counts[DeliveryStatus.SENT], counts[DeliveryStatus.FAILED]
-    # Bounces are reported after the relay accepted the message, so they come off what was sent.
-    delivered = max(sent - numbers["hard_bounces"] - numbers["soft_bounces"], 0)
+    # A bounce is either the relay refusing the message (a failed delivery, with its bounce event) or a report
+    # after it accepted it (a sent one): either way it comes off the messages that went out, counted once.
+    delivered = max(sent + failed - numbers["hard_bounces"] - numbers["soft_bounces"], 0)
     times = [value for value in (stats.get("updated_at"), state_at) if value is not None]
     report = CampaignReport(
         campaign=campaign,
@@ -167,7 +168,9 @@ def rates(report):
             _("below 0.5 %"),
             lower=(0.005, 0.01),
         ),  # fmt: skip
-        _rate("bounce_rate", _("Bounce rate"), bounces, report.sent, _("below 2 %"), lower=(0.02, 0.05)),
+        _rate(
+            "bounce_rate", _("Bounce rate"), bounces, report.sent + report.failed, _("below 2 %"), lower=(0.02, 0.05)
+        ),  # fmt: skip,
         # Gmail and Yahoo: keep spam complaints below 0.1 %, never reach 0.3 %.
         _rate(
             "complaint_rate", _("Complaint rate"), report.complaints, delivered, _("below 0.1 %"), lower=(0.001, 0.003)
