@@ -343,10 +343,22 @@ def test_report_queries_do_not_grow_with_links_or_events(sender_client, archive,
     )  # fmt: skip
     fold()
 
-    def count(campaign):
-        sender_client.get(campaigns_url("report", campaign.pk))  # warm caches (compiled email, permissions)
+    def count(campaign, name):
+        sender_client.get(campaigns_url(name, campaign.pk))  # warm caches (compiled email, permissions)
         with CaptureQueriesContext(connection) as queries:
-            assert sender_client.get(campaigns_url("report", campaign.pk)).status_code == 200
+            assert sender_client.get(campaigns_url(name, campaign.pk)).status_code == 200
         return len(queries)
 
-    assert count(large) == count(small)
+    for name in ("report", "report_live", "click_map"):
+        assert count(large, name) == count(small, name), name
+
+
+def test_report_offers_the_people_listings_and_follow_ups(sender_client, archive, admin_user, audience):
+    from wagtail_newsletter.admin.report_exports import export_links, follow_up_links
+
+    campaign = sent_campaign(archive, admin_user)
+    soup = BeautifulSoup(sender_client.get(campaigns_url("report", campaign.pk)).content, "html.parser")
+    exports = [a["href"] for a in soup.select("[data-report-exports] a[href]")]
+    follow_ups = [a["href"] for a in soup.select("[data-report-follow-ups] a[href]")]
+    assert exports == [link for _label, link in export_links(campaign)] and len(exports) == 5
+    assert follow_ups == [link for _label, link in follow_up_links(campaign)] and follow_ups

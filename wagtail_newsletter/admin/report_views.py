@@ -24,7 +24,7 @@ from wagtail.admin.ui.tables import Column, DateColumn, NumberColumn, TitleColum
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.reports import ReportView
 from wagtail.admin.viewsets.base import ViewSet
-from wagtail.admin.widgets.button import HeaderButton
+from wagtail.admin.widgets.button import Button, ButtonWithDropdown, HeaderButton
 
 from ..send.models import Campaign, CampaignStatus
 from ..track import aggregate, stats
@@ -197,7 +197,21 @@ class CampaignReportView(CampaignObjectMixin, WagtailAdminTemplateMixin, Templat
 
     @property
     def header_buttons(self):
-        return [HeaderButton(_("Campaign"), url=url("detail", self.campaign.pk), icon_name="mail")]
+        """Back to the campaign; the people behind the figures (H4's listings and exports); follow-ups."""
+        campaign = self.campaign
+        buttons = [HeaderButton(_("Campaign"), url=url("detail", campaign.pk), icon_name="mail", priority=10)]
+        if campaign.status in NOT_SENT:
+            return buttons
+        groups = (
+            (_("People and exports"), "download", export_links(campaign), "data-report-exports", 20),
+            (_("Resend"), "resubmit", follow_up_links(campaign, self.request.user), "data-report-follow-ups", 30),
+        )
+        for label, icon, links, marker, priority in groups:
+            if links:
+                items = [Button(text, url=link, priority=n) for n, (text, link) in enumerate(links)]  # in their order
+                attrs = {marker: ""}
+                buttons.append(ButtonWithDropdown(label, icon_name=icon, buttons=items, attrs=attrs, priority=priority))
+        return buttons
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -211,8 +225,6 @@ class CampaignReportView(CampaignObjectMixin, WagtailAdminTemplateMixin, Templat
             live_url=url("report_live", campaign.pk),
             click_map_url=url("click_map", campaign.pk),
             poll_interval=POLL_INTERVAL_MS,
-            exports=export_links(campaign),
-            follow_ups=follow_up_links(campaign, self.request.user),
         )
         return context
 
