@@ -3,6 +3,7 @@
 Registered with the ``construct_homepage_panels`` hook (wagtail_hooks.py); shown only to users who may see campaigns.
 """
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.components import Component
 
@@ -45,7 +46,7 @@ class RecentCampaignsPanel(Component):
                 for report in reports
             ],
             "headings": self.headings,
-            "listing_url": url("index"),
+            "listing_url": reverse("newsletter_reports:index"),
         }
 
 
