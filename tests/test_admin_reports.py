@@ -326,6 +326,19 @@ def test_reports_listing_sorts_by_rate_and_exports(sender_client, archive, admin
     assert float(busy_row["Open rate"]) == pytest.approx(2 / 3) and busy_row["Sent"] == "4"
 
 
+def test_reports_listing_counts_refused_messages_as_bounced(sender_client, archive, admin_user, audience):
+    """The listing's rates follow track.stats: a message the relay refused went out and bounced, once."""
+    campaign = sent_campaign(archive, admin_user, name="Refused")
+    refused = Delivery.objects.filter(campaign=campaign).first()
+    Delivery.objects.filter(pk=refused.pk).update(status=DeliveryStatus.FAILED)
+    hit(campaign, refused, EventKind.HARD_BOUNCE, 1, detail="550 5.1.1 no such user")
+    fold()
+    export = sender_client.get(reverse("newsletter_reports:index") + "?export=csv")
+    (row,) = [row for row in csv.DictReader(io.StringIO(export.getvalue().decode())) if row["Campaign"] == "Refused"]
+    assert float(row["Bounce rate"]) == pytest.approx(1 / 4)
+    assert stats.campaign_report(campaign).rates[4].value == pytest.approx(1 / 4)
+
+
 # Bounded queries
 
 

@@ -79,16 +79,20 @@ class StatusColumn(Column):
     cell_template_name = "wagtail_newsletter/admin/campaign/status_tag_cell.html"
 
 
-def with_sent_counts(queryset):
-    """Sent messages per campaign: a correlated subquery, evaluated only for the rows of the page shown."""
-    sent = (
-        Delivery.objects.filter(campaign=OuterRef("pk"), status=DeliveryStatus.SENT)
+def deliveries_with_status(status):
+    """A campaign's deliveries in ``status``: a correlated subquery, evaluated only for the rows of the page shown."""
+    count = (
+        Delivery.objects.filter(campaign=OuterRef("pk"), status=status)
         .order_by()
         .values("campaign")
         .annotate(n=Count("id"))
         .values("n")
     )
-    return queryset.annotate(sent_count=Subquery(sent, output_field=IntegerField()))
+    return Subquery(count, output_field=IntegerField())
+
+
+def with_sent_counts(queryset):
+    return queryset.annotate(sent_count=deliveries_with_status(DeliveryStatus.SENT))
 
 
 class CampaignIndexView(IndexView):

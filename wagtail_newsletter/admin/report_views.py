@@ -26,10 +26,10 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.admin.widgets.button import Button, ButtonWithDropdown, HeaderButton
 
-from ..send.models import Campaign, CampaignStatus
+from ..send.models import Campaign, CampaignStatus, DeliveryStatus
 from ..track import aggregate, stats
 from . import charts, click_map
-from .campaign_views import CampaignObjectMixin, StatusColumn, may_view, with_sent_counts
+from .campaign_views import CampaignObjectMixin, StatusColumn, deliveries_with_status, may_view, with_sent_counts
 from .report_exports import export_links, follow_up_links, link_clickers_url
 from .send_wizard import url
 
@@ -269,12 +269,16 @@ def with_rates(queryset):
         unique_clicks=count("unique_clicks"),
         unsubscribes=count("unsubscribes"),
     )
-    queryset = queryset.annotate(delivered=Greatest(Coalesce(F("sent_count"), Value(0)) - F("bounces"), Value(0)))
+    # What went out: accepted or refused for good (a refusal is a bounce too; see track.stats.build_report).
+    queryset = queryset.annotate(
+        went_out=Coalesce(F("sent_count"), Value(0)) + Coalesce(deliveries_with_status(DeliveryStatus.FAILED), Value(0))
+    )
+    queryset = queryset.annotate(delivered=Greatest(F("went_out") - F("bounces"), Value(0)))
     return queryset.annotate(
         open_rate=ratio(F("unique_opens"), F("delivered")),
         click_rate=ratio(F("unique_clicks"), F("delivered")),
         unsubscribe_rate=ratio(F("unsubscribes"), F("delivered")),
-        bounce_rate=ratio(F("bounces"), Coalesce(F("sent_count"), Value(0))),
+        bounce_rate=ratio(F("bounces"), F("went_out")),
     )
 
 
