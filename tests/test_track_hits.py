@@ -15,11 +15,12 @@ from wagtail_newsletter.audience import services
 from wagtail_newsletter.compose.personalise import InertLinks, personalise
 from wagtail_newsletter.send import campaigns, claims
 from wagtail_newsletter.send.links import CampaignLinks, campaign_compiled, forget_compiled
-from wagtail_newsletter.send.models import DeliveryStatus
+from wagtail_newsletter.send.models import Delivery, DeliveryStatus
 from wagtail_newsletter.send.test_send import send_test_task
 from wagtail_newsletter.tokens import LinkSigner
+from wagtail_newsletter.track.aggregate import aggregate
 from wagtail_newsletter.track.events import record_bounce, record_complaint, record_hit
-from wagtail_newsletter.track.models import Agent, Event, EventKind
+from wagtail_newsletter.track.models import Activity, Agent, Event, EventKind
 from wagtail_newsletter.track.views import PIXEL_GIF
 
 from .compose_editor_fixtures import make_newsletter
@@ -381,6 +382,8 @@ def test_erasure_clears_the_ip_prefix_of_the_erased_subscribers_events_only(deli
         Client().get(open_url(open_token(target)), REMOTE_ADDR="203.0.113.5")
         Client().get(click_url(click_token(target, 0)), REMOTE_ADDR="203.0.113.5")
         record_bounce(target, hard=False, detail=f"452 4.2.2 <{target.subscriber.email}>: mailbox full")
+        Delivery.objects.filter(pk=target.pk).update(error=f"452 4.2.2 <{target.subscriber.email}>: mailbox full")
+    aggregate(now=timezone.now() + datetime.timedelta(minutes=1))  # copies the answers into the activity rows
     services.forget_subscribers([delivery.subscriber_id])
     assert Event.objects.filter(ip_prefix="").count() == 2  # forgetting starts a grace period; erasure clears
     services.erase_forgotten(now=timezone.now() + datetime.timedelta(days=365))
@@ -393,6 +396,9 @@ def test_erasure_clears_the_ip_prefix_of_the_erased_subscribers_events_only(deli
         (other.pk, EventKind.CLICK, "203.0.113.0/24", ""),
         (other.pk, EventKind.SOFT_BOUNCE, "", "452 4.2.2 <other@example.org>: mailbox full"),
     }
+    answers = {"452 4.2.2 <other@example.org>: mailbox full"}
+    assert set(Activity.objects.values_list("bounce_detail", flat=True)) == answers | {""}
+    assert set(Delivery.objects.values_list("error", flat=True)) == answers | {""}
 
 
 @pytest.mark.django_db(transaction=True)

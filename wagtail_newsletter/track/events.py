@@ -15,7 +15,7 @@ from django.utils import timezone
 from ..audience.services import subscribers_erased
 from ..send.models import Delivery
 from .agents import classify_agent, ip_prefix
-from .models import Agent, Event, EventKind
+from .models import Activity, Agent, Event, EventKind
 
 _HIT_SQL = None
 
@@ -148,7 +148,11 @@ def record_bounce(delivery, hard, detail, at=None):
 
 @receiver(subscribers_erased, dispatch_uid="wagtail_newsletter.track.erase_ip_prefixes")
 def erase_ip_prefixes(sender, subscriber_ids, **kwargs):
-    """GDPR erasure: the network prefixes of an erased subscriber's events go, and their details (a bounce's answer
-    may quote the address); the events stay, so the counts do not change."""
-    deliveries = Delivery.objects.filter(subscriber_id__in=subscriber_ids).values("pk")
-    Event.objects.filter(delivery_id__in=deliveries).exclude(ip_prefix="", detail="").update(ip_prefix="", detail="")
+    """GDPR erasure: the network prefixes of an erased subscriber's events go, and every copy of a relay's or bounce's
+    answer (it may quote the address): on the events, the recipient's activity and the deliveries. The events and
+    deliveries stay, so the counts do not change."""
+    deliveries = Delivery.objects.filter(subscriber_id__in=subscriber_ids)
+    ids = deliveries.values("pk")
+    Event.objects.filter(delivery_id__in=ids).exclude(ip_prefix="", detail="").update(ip_prefix="", detail="")
+    Activity.objects.filter(delivery_id__in=ids).exclude(bounce_detail="").update(bounce_detail="")
+    deliveries.exclude(error="").update(error="")
