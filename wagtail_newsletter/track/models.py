@@ -8,17 +8,18 @@ pages read a handful of rows whatever the number of events.
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ..send.models import Campaign, Delivery
 
 
 class EventKind(models.IntegerChoices):
-    OPEN = 1, _("open")
-    CLICK = 2, _("click")
-    UNSUBSCRIBE = 3, _("unsubscribe")
-    HARD_BOUNCE = 4, _("hard bounce")
-    SOFT_BOUNCE = 5, _("soft bounce")
-    COMPLAINT = 6, _("complaint")
+    OPEN = 1, pgettext_lazy("event kind", "open")
+    CLICK = 2, pgettext_lazy("event kind", "click")
+    UNSUBSCRIBE = 3, pgettext_lazy("event kind", "unsubscribe")
+    HARD_BOUNCE = 4, pgettext_lazy("event kind", "hard bounce")
+    SOFT_BOUNCE = 5, pgettext_lazy("event kind", "soft bounce")
+    COMPLAINT = 6, pgettext_lazy("event kind", "complaint")
 
 
 class Agent(models.IntegerChoices):
