@@ -31,7 +31,7 @@ PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\{\s*[^|}\s]+|</?\w+[^>]*>")
 
 
 def read_po(path):
-    """The entries of a .po file as dicts: flags, msgid, msgid_plural, msgstr (list of forms)."""
+    """The entries of a .po file as dicts: flags, msgctxt (when given), msgid, msgid_plural, msgstr (list of forms)."""
     entries = []
     for block in path.read_text(encoding="utf-8").strip().split("\n\n"):
         entry = {"flags": set(), "msgid": None, "msgid_plural": None, "msgstr": {}}
@@ -138,8 +138,13 @@ def test_compiled_catalogue_matches_the_po_file(po_path):
         compiled = gettext.GNUTranslations(mo_file)
     stale = []
     for entry in read_po(po_path):
+        context = entry.get("msgctxt")
         if entry["msgid_plural"] is None:
-            if compiled.gettext(entry["msgid"]) != entry["msgstr"][0]:
+            found = compiled.pgettext(context, entry["msgid"]) if context else compiled.gettext(entry["msgid"])
+            if found != entry["msgstr"][0]:
+                stale.append(entry["msgid"])
+        elif context:
+            if compiled.npgettext(context, entry["msgid"], entry["msgid_plural"], 5) != entry["msgstr"][1]:
                 stale.append(entry["msgid"])
         elif compiled.ngettext(entry["msgid"], entry["msgid_plural"], 5) != entry["msgstr"][1]:
             stale.append(entry["msgid"])

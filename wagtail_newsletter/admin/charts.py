@@ -134,9 +134,10 @@ def timeline_svg(timeline, chart_id="report-timeline-chart"):
         f'class="axis-title">{escape(x_title)}</text>'
     )
     middle = (TOP + bottom) / 2
+    y_title = _("Number per hour") if timeline.step == "hour" else _("Number per day")
     parts.append(
         f'<text x="12" y="{middle}" text-anchor="middle" fill="currentColor" class="axis-title" '
-        f'transform="rotate(-90 12 {middle})">{escape(_("Number per %(step)s") % {"step": per})}</text>'
+        f'transform="rotate(-90 12 {middle})">{escape(y_title)}</text>'
     )
     # The two series, and a legend under the x labels.
     labels = {"opens": _("Opens"), "clicks": _("Clicks")}
