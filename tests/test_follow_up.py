@@ -148,6 +148,7 @@ def test_a_follow_up_goes_through_the_wizard(sender_client, original):
     draft.refresh_from_db()
     assert draft.status == CampaignStatus.SENDING and draft.name == "Spring, again" and draft.recipient_count == 3
     assert planned(draft) == EXPECTED[FollowUp.NON_OPENERS]
+    assert "did not open it" in sender_client.get(campaigns_url("detail", draft.pk)).content.decode()  # its page
 
 
 def test_a_follow_up_matching_nobody_is_refused_at_step_one(sender_client, original, admin_user):

@@ -23,6 +23,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import HeaderButton
 
 from ..send import campaigns as lifecycle
+from ..send import follow_up
 from ..send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from . import send_entry, send_wizard
 from .send_wizard import SendPermissionMixin, can_send, url
@@ -42,7 +43,10 @@ def may_view(user):
 
 
 def audience_description(campaign):
-    """ "All subscribers", "Members of A, B", each followed by "except members of C" when some are excluded."""
+    """ "All subscribers", "Members of A, B", each followed by "except members of C" when some are excluded; a
+    follow-up's own audience ("Recipients of “Spring” who did not open it…")."""
+    if campaign.follow_up:
+        return follow_up.describe(campaign)
     included = ", ".join(group.name for group in campaign.include_groups.all())
     excluded = ", ".join(group.name for group in campaign.exclude_groups.all())
     text = _("All subscribers") if campaign.all_subscribers else _("Members of %(groups)s") % {"groups": included}
