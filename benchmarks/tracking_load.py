@@ -8,7 +8,7 @@ Creates the PostgreSQL database ``wn_bench_track_<pid>`` (from ``--database-url`
 starts a campaign of the benchmark newsletter (20 tracked links, compiled content, one delivery per subscriber,
 then marked sent set-based; nothing is mailed), and writes a file of request paths: open pixels and clicks of many
 different deliveries and links, built with the app's own ``CampaignLinks``. It serves the example site (settings
-``benchmarks/_trackbench.py``: DEBUG off, persistent connections) with gunicorn on 127.0.0.1 and, for each worker
+``benchmarks/_trackbench.py``: the example's, DEBUG off) with gunicorn on 127.0.0.1 and, for each worker
 class, runs ``wrk`` alternately on the bare reference view (``benchmarks/_trackurls.py``: the same GIF and headers,
 no database) and on the tracking paths, ``--rounds`` times, ``--seconds`` in all for each. Prints requests/s, p50
 and p99 latency (the worst round's) and the ratio, then checks that every hit the server answered wrote one Event
@@ -287,6 +287,7 @@ def run(args, env, campaign, worker_class, files, tmp):
         warm = min(2, args.seconds)
         wrk(port, files["bare"], warm, **load)  # warm up both: imports, connections, the compiled-content cache
         wrk(port, files["tracking"], warm, **load)
+        time.sleep(1)  # the warm-up's last hits: written, answered and logged before the counts start
         after_id, log_offset = last_event_id(), os.path.getsize(server.access_log)
         # Alternate shorter runs of each, so that a change in the machine's load weighs on both alike.
         bare_runs, hit_runs, seconds = [], [], max(1, args.seconds // args.rounds)
@@ -336,6 +337,10 @@ def report(args, worker_class, bare, hits, written, answered):
         f"by the server (access log), {hits['ok']:,} seen by wrk; other statuses: {others or 'none'}"
     )
     print(f"lost (answered without its event, matched by delivery, kind and link) = {lost}")
+    for key, missing in list((answered_ok - written).items())[:5]:
+        print(
+            f"    (kind, delivery, link) {key}: answered {answered_ok[key]}, written {written[key]}, {missing} missing"
+        )
     print(f"written but unanswered (in flight when wrk stopped) = {unanswered}")
     met = ratio >= TARGET_RATIO and hits["p99_us"] / 1000 < TARGET_P99_MS and lost == 0 and hits["status"] == 0
     print(
@@ -362,6 +367,9 @@ def main():
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--worker-class", default="sync", help="sync or gthread; a comma list runs each in turn")
     parser.add_argument("--worker-threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument(
+        "--no-health-checks", action="store_true", help="serve with CONN_HEALTH_CHECKS off (a SELECT 1 per request)"
+    )
     parser.add_argument("--profile-seconds", type=int, default=0, help="py-spy one worker under load for this long")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--bench-db", default=f"wn_bench_track_{os.getpid()}", help="(dropped at the end)")
@@ -375,6 +383,8 @@ def main():
     admin_sql(args.database_url, f'DROP DATABASE IF EXISTS "{args.bench_db}" WITH (FORCE)')
     admin_sql(args.database_url, f'CREATE DATABASE "{args.bench_db}"')
     env = bench_env(db_url)
+    if args.no_health_checks:
+        env["WN_BENCH_HEALTH_CHECKS"] = "0"
     os.environ.update(env)
     all_met = True
     try:
