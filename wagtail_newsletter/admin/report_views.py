@@ -8,7 +8,7 @@ first folds the latest events within ``AGGREGATE_BUDGET_SECONDS`` (``track.aggre
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, FloatField, Value
+from django.db.models import Case, F, FloatField, Q, Value, When
 from django.db.models.functions import Cast, Coalesce, Greatest, NullIf
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -29,7 +29,7 @@ from wagtail.admin.widgets.button import Button, ButtonWithDropdown, HeaderButto
 from ..send.models import Campaign, CampaignStatus, DeliveryStatus
 from ..track import aggregate, stats
 from . import charts, click_map
-from .campaign_views import CampaignObjectMixin, StatusColumn, deliveries_with_status, may_view, with_sent_counts
+from .campaign_views import CampaignObjectMixin, StatusColumn, deliveries_with_status, may_view
 from .report_exports import export_links, follow_up_links, link_clickers_url
 from .send_wizard import url
 
@@ -263,16 +263,21 @@ def with_rates(queryset):
     def ratio(numerator, denominator):
         return Cast(numerator, FloatField()) / NullIf(Cast(denominator, FloatField()), Value(0.0))
 
-    queryset = with_sent_counts(queryset).annotate(
+    def delivery_count(name, status):
+        # The copy the every-minute schedule keeps (track.delivery_counts), so that sorting a page by rate does not
+        # count each campaign's deliveries several times over; a campaign never counted yet is counted live.
+        copied = Q(stats__counted_at__isnull=False)
+        return Case(When(copied, then=F(f"stats__{name}")), default=Coalesce(deliveries_with_status(status), 0))
+
+    queryset = queryset.annotate(
+        sent_count=delivery_count("sent", DeliveryStatus.SENT),
         bounces=count("hard_bounces") + count("soft_bounces"),
         unique_opens=count("unique_opens"),
         unique_clicks=count("unique_clicks"),
         unsubscribes=count("unsubscribes"),
     )
     # What went out: accepted or refused for good (a refusal is a bounce too; see track.stats.build_report).
-    queryset = queryset.annotate(
-        went_out=Coalesce(F("sent_count"), Value(0)) + Coalesce(deliveries_with_status(DeliveryStatus.FAILED), Value(0))
-    )
+    queryset = queryset.annotate(went_out=F("sent_count") + delivery_count("failed", DeliveryStatus.FAILED))
     queryset = queryset.annotate(delivered=Greatest(F("went_out") - F("bounces"), Value(0)))
     return queryset.annotate(
         open_rate=ratio(F("unique_opens"), F("delivered")),

@@ -123,8 +123,13 @@ def refresh(budget_seconds=None):
 
 
 def scheduled_aggregate():
-    """The django-q2 schedule's task (every minute): a run that ends before the next one is due."""
-    return aggregate(budget_seconds=SCHEDULED_BUDGET_SECONDS)
+    """The django-q2 schedule's task (every minute): a run that ends before the next one is due, then the listings'
+    copies of the delivery counts."""
+    from . import delivery_counts
+
+    folded = aggregate(budget_seconds=SCHEDULED_BUDGET_SECONDS)
+    delivery_counts.refresh()
+    return folded
 
 
 def _lock_state(now):

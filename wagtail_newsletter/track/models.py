@@ -123,6 +123,11 @@ class CampaignStats(models.Model):
     soft_bounces = models.PositiveIntegerField(default=0)
     complaints = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Copies of the delivery counts for listings that sort many campaigns by rate (``delivery_counts.refresh``; the
+    # campaign's own report counts live). ``counted_at`` null: never counted.
+    sent = models.PositiveIntegerField(db_default=0, default=0)
+    failed = models.PositiveIntegerField(db_default=0, default=0)
+    counted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("campaign statistics")
