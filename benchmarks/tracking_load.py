@@ -367,9 +367,6 @@ def main():
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--worker-class", default="sync", help="sync or gthread; a comma list runs each in turn")
     parser.add_argument("--worker-threads", type=int, default=4, help="threads per gthread worker")
-    parser.add_argument(
-        "--no-health-checks", action="store_true", help="serve with CONN_HEALTH_CHECKS off (a SELECT 1 per request)"
-    )
     parser.add_argument("--profile-seconds", type=int, default=0, help="py-spy one worker under load for this long")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--bench-db", default=f"wn_bench_track_{os.getpid()}", help="(dropped at the end)")
@@ -383,8 +380,6 @@ def main():
     admin_sql(args.database_url, f'DROP DATABASE IF EXISTS "{args.bench_db}" WITH (FORCE)')
     admin_sql(args.database_url, f'CREATE DATABASE "{args.bench_db}"')
     env = bench_env(db_url)
-    if args.no_health_checks:
-        env["WN_BENCH_HEALTH_CHECKS"] = "0"
     os.environ.update(env)
     all_met = True
     try:
