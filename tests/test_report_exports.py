@@ -17,8 +17,7 @@ from django.utils import timezone
 from wagtail_newsletter.admin import report_exports
 from wagtail_newsletter.audience.models import Status, Subscriber
 from wagtail_newsletter.send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
-from wagtail_newsletter.track.aggregate import aggregate
-from wagtail_newsletter.track.models import Agent, Event, EventKind
+from wagtail_newsletter.track.models import Event, EventKind
 
 from .campaign_admin_fixtures import (  # noqa: F401 (fixtures)
     assert_refused,
@@ -29,46 +28,16 @@ from .campaign_admin_fixtures import (  # noqa: F401 (fixtures)
     sending_campaign,
     subscribe,
 )
-from .compose_editor_fixtures import make_newsletter
+from .report_fixtures import LINKS, fold, hit, sample_activity, sent_campaign
 
 pytestmark = pytest.mark.django_db
 
-LINKS = ("https://example.org/spring/", "https://example.org/summer/", "https://example.org/autumn/")
 FORMULA = '=HYPERLINK("http://evil.example","x")'
-
-
-def body_with_links(urls=LINKS):
-    paragraphs = "".join(f'<p><a href="{url}">Link {n}</a></p>' for n, url in enumerate(urls))
-    footer = {"address": "1 Main St", "text": "", "unsubscribe_label": "", "web_version_label": ""}
-    return [{"type": "rich_text", "value": {"text": paragraphs}}, {"type": "footer", "value": footer}]
-
-
-def sent_campaign(archive, user, name="Spring", **fields):
-    """A campaign to every subscribed person, each message sent three hours ago."""
-    newsletter = make_newsletter(archive, title=name, slug=name.lower(), body=body_with_links(), **fields)
-    campaign = sending_campaign(newsletter, user)
-    started = timezone.now() - timedelta(hours=3)
-    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENT, started_at=started, finished_at=started)
-    Delivery.objects.filter(campaign=campaign).update(status=DeliveryStatus.SENT, sent_at=started)
-    campaign.refresh_from_db()
-    return campaign
 
 
 def deliveries(campaign):
     """{email: delivery} of the campaign."""
     return {d.subscriber.email: d for d in Delivery.objects.filter(campaign=campaign).select_related("subscriber")}
-
-
-def hit(campaign, delivery, kind, minutes, link=None, agent=Agent.BROWSER, detail=""):
-    """An event ``minutes`` after the campaign started (well after the machine windows)."""
-    at = campaign.started_at + timedelta(minutes=minutes)
-    return Event.objects.create(
-        campaign=campaign, delivery=delivery, kind=kind, link=link, at=at, agent=agent, detail=detail
-    )
-
-
-def fold():
-    return aggregate(now=timezone.now() + timedelta(hours=1))  # every event has settled
 
 
 @pytest.fixture
@@ -84,20 +53,7 @@ def campaign(archive, admin_user, audience):
     Delivery.objects.filter(pk=people["fay@example.net"].pk).update(
         status=DeliveryStatus.FAILED, sent_at=None, smtp_code=552, error="@SUM(1+1) mailbox full"
     )
-    hit(campaign, ann, EventKind.OPEN, 10)
-    hit(campaign, ann, EventKind.OPEN, 70)
-    hit(campaign, bob, EventKind.OPEN, 20)
-    hit(campaign, bob, EventKind.OPEN, 21, agent=Agent.PRIVACY_PROXY)
-    hit(campaign, cid, EventKind.OPEN, 5, agent=Agent.PRIVACY_PROXY)
-    hit(campaign, ann, EventKind.CLICK, 11, link=0)
-    hit(campaign, ann, EventKind.CLICK, 75, link=1)
-    hit(campaign, bob, EventKind.CLICK, 22, link=0)
-    hit(campaign, bob, EventKind.CLICK, 90, link=0)
-    hit(campaign, bob, EventKind.CLICK, 30, link=2, agent=Agent.HEAD)
-    hit(campaign, dan, EventKind.HARD_BOUNCE, 1, detail="550 5.1.1 no such user")
-    hit(campaign, cid, EventKind.UNSUBSCRIBE, 40)
-    hit(campaign, cid, EventKind.COMPLAINT, 41, detail="abuse")
-    fold()
+    sample_activity(campaign, ann, bob, cid, dan)
     return campaign
 
 

@@ -28,7 +28,7 @@ from ..track import aggregate
 from ..track.models import Activity, LinkActivity
 from .campaign_views import may_view
 from .send_entry import FollowUpView
-from .send_wizard import can_send
+from .send_wizard import campaign_breadcrumbs, can_send
 from .subscriber_views import neutralise_formula
 
 NAMESPACE = "newsletter_campaign_tools"
@@ -182,12 +182,7 @@ class PeopleReportView(ReportView):
         return ""
 
     def get_breadcrumbs_items(self):
-        return [
-            *self.breadcrumbs_items,
-            {"url": reverse("newsletter_campaigns:index"), "label": gettext("Campaigns")},
-            {"url": reverse("newsletter_campaigns:detail", args=[self.campaign.pk]), "label": self.campaign.name},
-            {"url": "", "label": self.title},
-        ]
+        return campaign_breadcrumbs(self, self.campaign, self.title)
 
     def preprocess_field_value(self, field, value, export_format):
         value = super().preprocess_field_value(field, value, export_format)

@@ -31,7 +31,7 @@ from ..track import aggregate, stats
 from . import charts, click_map
 from .campaign_views import CampaignObjectMixin, StatusColumn, deliveries_with_status, may_view
 from .report_exports import export_links, follow_up_links, link_clickers_url
-from .send_wizard import url
+from .send_wizard import campaign_breadcrumbs, url
 
 POLL_INTERVAL_MS = 5000
 PARTS = ("summary", "timeline", "links")  # the live parts: templates report/<part>.html
@@ -188,12 +188,7 @@ class CampaignReportView(CampaignObjectMixin, WagtailAdminTemplateMixin, Templat
         return self.campaign.name
 
     def get_breadcrumbs_items(self):
-        return [
-            *self.breadcrumbs_items,
-            {"url": url("index"), "label": _("Campaigns")},
-            {"url": url("detail", self.campaign.pk), "label": self.campaign.name},
-            {"url": "", "label": _("Report")},
-        ]
+        return campaign_breadcrumbs(self, self.campaign, _("Report"))
 
     @property
     def header_buttons(self):

@@ -14,7 +14,7 @@ from ..send import follow_up
 from ..send.models import Campaign, FollowUp
 from .campaign_forms import ChooseNewsletterForm, CountForm
 from .compose_pages import NewsletterEditMenuItem
-from .send_wizard import SendPermissionMixin, can_send, url
+from .send_wizard import SendPermissionMixin, campaign_breadcrumbs, can_send, url
 
 
 class ChooseNewsletterView(SendPermissionMixin, WagtailAdminTemplateMixin, FormView):
@@ -85,12 +85,7 @@ class FollowUpView(SendPermissionMixin, WagtailAdminTemplateMixin, TemplateView)
         return self.campaign.name
 
     def get_breadcrumbs_items(self):
-        return [
-            *self.breadcrumbs_items,
-            {"url": url("index"), "label": _("Campaigns")},
-            {"url": url("detail", self.campaign.pk), "label": self.campaign.name},
-            {"url": "", "label": FollowUp(self.kind).label},
-        ]
+        return campaign_breadcrumbs(self, self.campaign, FollowUp(self.kind).label)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

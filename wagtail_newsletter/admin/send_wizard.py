@@ -42,6 +42,16 @@ def url(name, *args):
     return reverse(f"{NAMESPACE}:{name}", args=args)
 
 
+def campaign_breadcrumbs(view, campaign, label):
+    """Breadcrumbs of a page about ``campaign``: … › Campaigns › its name › ``label``."""
+    return [
+        *view.breadcrumbs_items,
+        {"url": url("index"), "label": _("Campaigns")},
+        {"url": url("detail", campaign.pk), "label": campaign.name},
+        {"url": "", "label": label},
+    ]
+
+
 def can_send(user):
     return user.has_perm(lifecycle.PERMISSION)
 
@@ -142,12 +152,7 @@ class WizardStepMixin(SendPermissionMixin, WagtailAdminTemplateMixin):
         return self.campaign.name
 
     def get_breadcrumbs_items(self):
-        return [
-            *self.breadcrumbs_items,
-            {"url": url("index"), "label": _("Campaigns")},
-            {"url": url("detail", self.campaign.pk), "label": self.campaign.name},
-            {"url": "", "label": _("Send")},
-        ]
+        return campaign_breadcrumbs(self, self.campaign, _("Send"))
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -53,7 +53,7 @@ class CampaignLinks:
         return DeliveryLinks(self, delivery_id)
 
 
-def _is_web(url):
+def is_web(url):
     """Only web links go through the click redirect (mailto:, tel: stay as they are)."""
     return url[:8].lower().startswith(("http://", "https://"))
 
@@ -85,7 +85,7 @@ class DeliveryLinks:
 
     def click_url(self, link_index, final_url):
         campaign_links = self._campaign_links
-        if not campaign_links.tracking or not _is_web(final_url):
+        if not campaign_links.tracking or not is_web(final_url):
             return final_url
         start, end = campaign_links.click
         token = campaign_links.click_signer.sign(self.delivery_id, link_index, campaign_links.campaign_id)
@@ -96,7 +96,7 @@ class DeliveryLinks:
         campaign_links = self._campaign_links
         if not campaign_links.tracking:
             return [link.final_url for link in links]
-        tracked = [link.index for link in links if _is_web(link.final_url)]
+        tracked = [link.index for link in links if is_web(link.final_url)]
         tokens = iter(campaign_links.click_signer.sign_many(self.delivery_id, tracked, campaign_links.campaign_id))
         start, end = campaign_links.click
         tracked = set(tracked)

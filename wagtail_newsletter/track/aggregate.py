@@ -13,16 +13,17 @@ upsert per table.
 
 import time
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
 from ..conf import newsletter_settings
-from ..send.links import _is_web, campaign_compiled
+from ..send.links import campaign_compiled, is_web
 from ..send.models import Campaign
 from . import rules
+from .bulk_sql import fetch, upsert
 from .models import Activity, AggregationState, CampaignStats, Event, EventKind, LinkActivity, LinkStats, TimelineBucket
 
 OPEN, CLICK, UNSUBSCRIBE = EventKind.OPEN, EventKind.CLICK, EventKind.UNSUBSCRIBE
@@ -158,9 +159,7 @@ def _settled_upper(last_id, cutoff):
 
 
 def _fold_chunk(last_id, upper, limit, thresholds, now):
-    rows = _fetch(
-        Event.objects.filter(id__gt=last_id, id__lte=upper).order_by("id").values_list(*EVENT_COLUMNS)[:limit]
-    )
+    rows = fetch(Event.objects.filter(id__gt=last_id, id__lte=upper).order_by("id").values_list(*EVENT_COLUMNS)[:limit])
     new_last = rows[-1][0] if len(rows) == limit else upper
     chunk = Event.objects.filter(id__gt=last_id, id__lte=new_last)  # the same rows, for subqueries
     # Events of deliveries that no longer exist (or never had one) are passed over, as are clicks without a link.
@@ -176,7 +175,7 @@ def _fold_events(events, chunk, thresholds, now):
     burst = _burst_clicks(events, chunk, thresholds)
     activities = {
         row[0]: list(row)
-        for row in _fetch(
+        for row in fetch(
             Activity.objects.filter(delivery_id__in=Subquery(chunk.values("delivery_id"))).values_list(
                 *ACTIVITY_COLUMNS
             )
@@ -186,7 +185,7 @@ def _fold_events(events, chunk, thresholds, now):
     clicked = chunk.filter(kind=CLICK).values("delivery_id")
     link_activities = {
         (row[0], row[1]): list(row)
-        for row in _fetch(
+        for row in fetch(
             LinkActivity.objects.filter(delivery_id__in=Subquery(clicked)).values_list(*LINK_ACTIVITY_COLUMNS)
         )
     }
@@ -255,13 +254,13 @@ def _fold_events(events, chunk, thresholds, now):
             counts = recipients[activity[1]]
             for position, (new, old) in enumerate(zip(after, prior, strict=True)):
                 counts[position] += new - old
-    _upsert(Activity, ACTIVITY_COLUMNS, ("delivery_id",), [activities[key] for key in touched])
-    _upsert(LinkActivity, LINK_ACTIVITY_COLUMNS, ("delivery_id", "link"), [link_activities[k] for k in touched_links])
+    upsert(Activity, ACTIVITY_COLUMNS, ("delivery_id",), [activities[key] for key in touched])
+    upsert(LinkActivity, LINK_ACTIVITY_COLUMNS, ("delivery_id", "link"), [link_activities[k] for k in touched_links])
     _write_campaign_stats(totals, recipients, now)
     link_rows = [(campaign_id, link, *counts) for (campaign_id, link), counts in link_counts.items()]
-    _upsert(LinkStats, LINK_STATS_COLUMNS, ("campaign_id", "link"), link_rows, add=True)
+    upsert(LinkStats, LINK_STATS_COLUMNS, ("campaign_id", "link"), link_rows, add=True)
     bucket_rows = [(campaign_id, hour, *counts) for (campaign_id, hour), counts in buckets.items()]
-    _upsert(TimelineBucket, ("campaign_id", "hour", *BUCKET_COUNTS), ("campaign_id", "hour"), bucket_rows, add=True)
+    upsert(TimelineBucket, ("campaign_id", "hour", *BUCKET_COUNTS), ("campaign_id", "hour"), bucket_rows, add=True)
 
 
 def _new_activity(delivery_id, campaign_id):
@@ -305,7 +304,7 @@ def _write_campaign_stats(totals, recipients, now):
         deltas = totals.get(campaign_id, [0] * len(TOTALS)) + recipients.get(campaign_id, list(NO_FLAGS))
         values = [old + delta for old, delta in zip(existing.get(campaign_id, zeros), deltas, strict=True)]
         rows.append((campaign_id, *values, now))
-    _upsert(CampaignStats, STATS_COLUMNS, ("campaign_id",), rows)
+    upsert(CampaignStats, STATS_COLUMNS, ("campaign_id",), rows)
 
 
 _WEB_LINKS = {}  # (campaign id, created_at): how many links of its link table are tracked web links
@@ -321,7 +320,7 @@ def _burst_sizes(campaign_ids, burst_links):
         for campaign in Campaign.objects.filter(pk__in=missing).only("pk", "created_at", "compiled"):
             compiled = campaign_compiled(campaign)
             links = compiled.links if compiled else ()
-            _WEB_LINKS[campaign.pk, campaign.created_at] = sum(1 for link in links if _is_web(link.final_url))
+            _WEB_LINKS[campaign.pk, campaign.created_at] = sum(1 for link in links if is_web(link.final_url))
     return {pk: rules.burst_size(_WEB_LINKS[pk, created_at], burst_links) for pk, created_at in keys.items()}
 
 
@@ -350,7 +349,7 @@ def _burst_clicks(events, chunk, thresholds):
         delivery_id__in=Subquery(chunk.filter(kind=CLICK).values("delivery_id")),
     ).values_list("delivery_id", "at", "link", "id")
     clicks = defaultdict(list)
-    for delivery_id, at, link, event_id in _fetch(near):
+    for delivery_id, at, link, event_id in fetch(near):
         if delivery_id in judged:
             clicks[delivery_id].append((at, link, event_id))
     sizes = _burst_sizes(set(judged.values()), thresholds.burst_links)
@@ -360,58 +359,3 @@ def _burst_clicks(events, chunk, thresholds):
         if len(its_clicks) >= size:
             machine |= rules.burst_clicks(its_clicks, size, window)
     return machine
-
-
-def _upsert(model, columns, keys, rows, add=False):
-    """INSERT ``rows`` (tuples in ``columns`` order) or, where ``keys`` exist, set the columns to the new values
-    (``add``: add the new values to the stored ones). One statement on PostgreSQL (arrays), batches on SQLite."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in columns]
-    table = quote(model._meta.db_table)
-    names = ", ".join(quote(field.column) for field in fields)
-    key_columns = {model._meta.get_field(name).column for name in keys}
-    updates = ", ".join(
-        f"{quote(field.column)} = {table}.{quote(field.column)} + EXCLUDED.{quote(field.column)}"
-        if add
-        else f"{quote(field.column)} = EXCLUDED.{quote(field.column)}"
-        for field in fields
-        if field.column not in key_columns
-    )
-    conflict = f"ON CONFLICT ({', '.join(quote(column) for column in key_columns)}) DO UPDATE SET {updates}"
-    if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
-        sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {conflict}"
-        with _binary_cursor() as cursor:
-            cursor.execute(sql, [list(column) for column in zip(*rows, strict=True)])
-        return
-    with connection.cursor() as cursor:
-        adapt = connection.ops.adapt_datetimefield_value
-        rows = [[adapt(value) if isinstance(value, datetime) else value for value in row] for row in rows]
-        per_statement = max(1, (connection.features.max_query_params or 999) // len(fields))
-        placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        for start in range(0, len(rows), per_statement):
-            part = rows[start : start + per_statement]
-            sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([placeholder] * len(part))} {conflict}"
-            cursor.execute(sql, [value for row in part for value in row])
-
-
-def _fetch(queryset):
-    """The rows of a ``values_list`` queryset. On PostgreSQL through a binary cursor: Django's text cursor parses
-    each timestamp in Python, which was most of a chunk's time."""
-    if connection.vendor != "postgresql":
-        return list(queryset)
-    sql, params = queryset.query.sql_with_params()
-    with _binary_cursor() as cursor:
-        cursor.execute(sql, params, binary=True)
-        return cursor.fetchall()
-
-
-def _binary_cursor():
-    """A psycopg cursor binding its parameters on the server (arrays sent in binary, not quoted in Python), on
-    Django's connection and so in its transaction."""
-    import psycopg
-
-    connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)

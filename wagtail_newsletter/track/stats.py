@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..send.campaigns import delivery_counts
-from ..send.links import _is_web, campaign_compiled
+from ..send.links import campaign_compiled, is_web
 from ..send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from .models import AggregationState, CampaignStats, LinkStats, TimelineBucket
 
@@ -196,7 +196,7 @@ def _rate(key, label, numerator, denominator, healthy, higher=None, lower=None):
 def link_rows(campaign):
     """Every web link of the campaign's link table (in its order) with its clicks; 1 query."""
     compiled = campaign_compiled(campaign)
-    links = [link for link in compiled.links if _is_web(link.final_url)] if compiled else []
+    links = [link for link in compiled.links if is_web(link.final_url)] if compiled else []
     counts = {
         row[0]: row[1:]
         for row in LinkStats.objects.filter(campaign=campaign).values_list(
