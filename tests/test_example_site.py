@@ -146,6 +146,26 @@ def test_welcome_issue_web_version_greets_the_sample_reader_and_shows_the_banner
     assert 'alt="A drawing of green hills under a yellow sun and a blue sky"' in html
 
 
+def test_demo_activity_makes_a_sample_report_from_real_events_once(admin_login, demo):
+    from wagtail_newsletter.send.models import Campaign
+    from wagtail_newsletter.track import stats
+    from wagtail_newsletter.track.models import Event, EventKind
+
+    call_command("demo_activity", stdout=open(os.devnull, "w"))
+    campaign = Campaign.objects.get(name="Welcome issue (sample report)")
+    report = stats.campaign_report(campaign)
+    assert report.recipients == 300 and report.sent + report.failed == 300
+    # Every kind of figure has something to show, and it is what the events say.
+    assert report.failed == report.hard_bounces > 0 and report.unsubscribes > 0 and report.complaints > 0
+    assert 0 < report.unique_opens <= report.opens and report.machine_opens > 0 and report.machine_clicks > 0
+    assert report.opens + report.machine_opens == Event.objects.filter(campaign=campaign, kind=EventKind.OPEN).count()
+    page = admin_login.get(f"/admin/newsletter/campaigns/{campaign.pk}/report/").content.decode()
+    assert 'id="report-timeline"' in page and "Welcome issue (sample report)" in page
+    events = Event.objects.count()
+    call_command("demo_activity", stdout=open(os.devnull, "w"))  # a second run changes nothing
+    assert Event.objects.count() == events and Campaign.objects.filter(name__endswith="(sample report)").count() == 1
+
+
 def test_setup_demo_replaces_wagtails_welcome_page_as_site_root(demo):
     site = Site.objects.get(is_default_site=True)
     assert isinstance(site.root_page.specific, HomePage)
