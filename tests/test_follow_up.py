@@ -151,6 +151,14 @@ def test_a_follow_up_goes_through_the_wizard(sender_client, original):
     assert "did not open it" in sender_client.get(campaigns_url("detail", draft.pk)).content.decode()  # its page
 
 
+def test_the_follow_up_page_folds_the_latest_events_first(sender_client, original):
+    """An open recorded a moment ago (not yet folded by the schedule) already takes gil out of the non-openers."""
+    gil = Delivery.objects.get(campaign=original, subscriber__email="gil@example.net")
+    hit(original, gil, EventKind.OPEN, 100)
+    preview = sender_client.get(f"/admin/newsletter/campaigns/{original.pk}/follow-up/non_openers/").content.decode()
+    assert "<strong data-follow-up-count>2</strong>" in preview
+
+
 def test_a_follow_up_matching_nobody_is_refused_at_step_one(sender_client, original, admin_user):
     Subscriber.objects.filter(email__in=["cid@example.net", "gil@example.net", "ida@example.net"]).update(
         status=Status.UNSUBSCRIBED

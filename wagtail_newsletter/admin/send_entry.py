@@ -12,6 +12,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ..send import follow_up
 from ..send.models import Campaign, FollowUp
+from ..track import aggregate
 from .campaign_forms import ChooseNewsletterForm, CountForm
 from .compose_pages import NewsletterEditMenuItem
 from .send_wizard import SendPermissionMixin, campaign_breadcrumbs, can_send, url
@@ -79,6 +80,7 @@ class FollowUpView(SendPermissionMixin, WagtailAdminTemplateMixin, TemplateView)
             raise Http404
         self.campaign = get_object_or_404(Campaign, pk=pk)
         self.kind = kind
+        aggregate.refresh()  # who opened or clicked so far: fold the latest events first (bounded)
         return super().dispatch(request, pk, kind)
 
     def get_page_subtitle(self):
