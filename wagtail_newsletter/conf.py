@@ -83,6 +83,9 @@ DEFAULTS = {
     # …and so are clicks on this many different links (or on every link, when there are fewer) within this time.
     "SCANNER_BURST_LINKS": 3,
     "SCANNER_BURST_SECONDS": 2,
+    # Raw tracking events older than this many days are deleted once folded into the statistics (None: kept as long
+    # as their campaign). Figures and each recipient's activity stay; subscriber histories lose the single hits.
+    "EVENT_RETENTION_DAYS": None,
 }
 
 

@@ -24,6 +24,8 @@ SCHEDULES = [
     ("wagtail_newsletter: prune quota windows", "wagtail_newsletter.send.quotas.prune", 1440),
     # Folds new tracking events into the report statistics (report pages also fold a little before showing).
     ("wagtail_newsletter: aggregate tracking events", "wagtail_newsletter.track.aggregate.scheduled_aggregate", 1),
+    # Deletes folded tracking events older than EVENT_RETENTION_DAYS (a no-op when it is None, the default).
+    ("wagtail_newsletter: prune old tracking events", "wagtail_newsletter.track.retention.prune_events", 1440),
 ]
 
 
