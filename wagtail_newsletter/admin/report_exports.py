@@ -23,6 +23,7 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.admin.viewsets.base import ViewSet
 
 from ..send import follow_up
+from ..send.links import is_web
 from ..send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, FollowUp
 from ..track import aggregate
 from ..track.models import Activity, LinkActivity
@@ -33,13 +34,12 @@ from .subscriber_views import neutralise_formula
 
 NAMESPACE = "newsletter_campaign_tools"
 STREAM_CHUNK = 2000
-WEB_SCHEMES = ("http://", "https://")
 
 
 def web_links(campaign):
     """{index: URL} of the campaign's tracked web links (from its compiled link table; no query)."""
     links = (campaign.compiled or {}).get("links") or []
-    return {row[0]: row[2] for row in links if str(row[2]).lower().startswith(WEB_SCHEMES)}
+    return {row[0]: row[2] for row in links if is_web(str(row[2]))}
 
 
 def _person(prefix):

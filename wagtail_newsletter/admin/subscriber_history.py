@@ -23,12 +23,12 @@ from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from ..audience.models import StatusEvent, Subscriber
+from ..send.links import is_web
 from ..send.models import Campaign, Delivery
 from ..track.models import Agent, Event, EventKind
 from ..track.rules import MACHINE_AGENTS, Thresholds, burst_clicks, burst_size, is_machine_click, is_machine_open
 
 DELIVERY, EVENT, STATUS = 1, 2, 3
-WEB_SCHEMES = ("http://", "https://")
 
 
 @dataclass
@@ -95,10 +95,7 @@ def _machine_clicks(events, thresholds, web_link_counts):
 def _event_entries(ids):
     events = list(Event.objects.filter(pk__in=ids).select_related("delivery").order_by())
     tables = _link_tables({event.campaign_id for event in events})
-    web_counts = {
-        pk: sum(1 for url in links.values() if str(url).lower().startswith(WEB_SCHEMES))
-        for pk, (_name, links) in tables.items()
-    }
+    web_counts = {pk: sum(1 for url in links.values() if is_web(str(url))) for pk, (_name, links) in tables.items()}
     thresholds = Thresholds()
     bursts = _machine_clicks(events, thresholds, web_counts)
     entries = {}

@@ -7,13 +7,11 @@ personalised for the delivery's subscriber, exactly as ``personalise`` fills it 
 """
 
 from ..compose.personalise import personalise
-from ..send.links import CampaignLinks, campaign_compiled, compiled_for_campaign_id
+from ..send.links import CampaignLinks, campaign_compiled, compiled_for_campaign_id, is_web
 from ..tokens import InvalidToken, LinkSigner
 from .events import record_hit
 from .models import EventKind
 from .unsubscribe import delivery_for_token, live_subscriber
-
-_WEB_SCHEMES = ("http://", "https://")
 
 
 def read_click_token(token):
@@ -40,7 +38,7 @@ def link_target(campaign_id, index):
     if compiled is None or index >= len(compiled.links):
         return None
     link = compiled.links[index]
-    if link.index != index or not link.final_url.lower().startswith(_WEB_SCHEMES):
+    if link.index != index or not is_web(link.final_url):
         return None
     return link.final_url
 
