@@ -24,8 +24,8 @@ from datetime import UTC, datetime, timedelta
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from send_throughput import SITE, admin_sql, copy_subscribers, make_page, with_database  # noqa: E402
-from tracking_load import TARGETS_MISSED, bench_env  # noqa: E402
+from send_throughput import SITE, admin_sql, with_database  # noqa: E402
+from tracking_load import TARGETS_MISSED, bench_env, started_campaign  # noqa: E402
 
 TARGET_RENDER_MS = 500
 START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=4)
@@ -44,15 +44,9 @@ def make_campaign(deliveries):
     """A sent campaign: deliveries sent one after the other over an hour, four days ago; the last 1 % failed."""
     from django.db import connection
 
-    from wagtail_newsletter.send import campaigns
-    from wagtail_newsletter.send.dkim_signing import generate_private_key
-    from wagtail_newsletter.send.models import Campaign, Delivery, SenderDomain
+    from wagtail_newsletter.send.models import Campaign, Delivery
 
-    copy_subscribers(deliveries)
-    SenderDomain.objects.create(domain="example.org", selector="bench", private_key=generate_private_key())
-    campaign = campaigns.create_campaign(make_page(), name="report bench")
-    campaigns.set_audience(campaign, True)
-    campaign = campaigns.send_now(campaign)
+    campaign = started_campaign(deliveries, "report bench")
     table = Delivery._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT min(id), max(id), count(*) FROM {table} WHERE campaign_id = %s", [campaign.pk])
@@ -68,7 +62,6 @@ def make_campaign(deliveries):
             "WHERE campaign_id = %s",
             [START, first, 3600 / count, failed_from, failed_from, failed_from, campaign.pk],
         )
-        cursor.execute("DELETE FROM django_q_ormq")  # the send kick: no cluster runs here
         cursor.execute(f"VACUUM ANALYZE {table}")
     Campaign.objects.filter(pk=campaign.pk).update(
         status="sent", started_at=START, finished_at=START + timedelta(hours=1)

@@ -52,26 +52,38 @@ def bench_env(db_url):
 # --- Data ---------------------------------------------------------------------------------------------------------
 
 
-def make_campaign(deliveries):
-    """A started campaign of the benchmark newsletter, its deliveries marked sent an hour ago (set-based)."""
+def started_campaign(deliveries, name):
+    """The benchmark newsletter sent (planned and marked sending, as the wizard does) to ``deliveries`` copied
+    subscribers; the kick it queued is dropped (no cluster runs here)."""
     from django.db import connection
 
     from wagtail_newsletter.send import campaigns
     from wagtail_newsletter.send.dkim_signing import generate_private_key
-    from wagtail_newsletter.send.models import Delivery, SenderDomain
+    from wagtail_newsletter.send.models import SenderDomain
 
     copy_subscribers(deliveries)
     SenderDomain.objects.create(domain="example.org", selector="bench", private_key=generate_private_key())
-    campaign = campaigns.create_campaign(make_page(), name="tracking bench")
+    campaign = campaigns.create_campaign(make_page(), name=name)
     campaigns.set_audience(campaign, True)
     campaign = campaigns.send_now(campaign)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM django_q_ormq")
+    return campaign
+
+
+def make_campaign(deliveries):
+    """A started campaign of the benchmark newsletter, its deliveries marked sent an hour ago (set-based)."""
+    from django.db import connection
+
+    from wagtail_newsletter.send.models import Delivery
+
+    campaign = started_campaign(deliveries, "tracking bench")
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Delivery._meta.db_table} SET status = 2, sent_at = now() - interval '1 hour' "
             "WHERE campaign_id = %s",
             [campaign.pk],
         )
-        cursor.execute("DELETE FROM django_q_ormq")  # the send kick: no cluster runs here
     return campaign
 
 
