@@ -140,6 +140,14 @@ def browser():
         browser.close()
 
 
+def log_in(page, base_url, username="admin", password="admin"):
+    """Sign in to the live site's Wagtail admin in ``page``."""
+    page.goto(f"{base_url}/admin/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def screenshot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"browser-{name}.png"), full_page=True)

@@ -13,7 +13,7 @@ import pytest
 
 from wagtail_newsletter.compose.models import NewsletterIndexPage
 
-from .live_site import ARTIFACTS, BROWSER_TEST
+from .live_site import ARTIFACTS, BROWSER_TEST, log_in
 
 pytestmark = BROWSER_TEST
 
@@ -27,13 +27,6 @@ PHONE_WIDTH = 375
 def compose_screenshot(page, name, full_page=True):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"compose-{name}.png"), full_page=full_page)
-
-
-def log_in(page, live_site):
-    page.goto(f"{live_site}/admin/")
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill("admin")
-    page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.fixture

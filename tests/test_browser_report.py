@@ -18,7 +18,7 @@ from wagtail_newsletter.compose.models import NewsletterPage
 from wagtail_newsletter.send import campaigns
 from wagtail_newsletter.send.models import Campaign, CampaignStatus
 
-from .live_site import ARTIFACTS, BROWSER_TEST
+from .live_site import ARTIFACTS, BROWSER_TEST, log_in
 from .send_cluster import cluster_log, start_qcluster, stop_qcluster
 
 pytestmark = BROWSER_TEST
@@ -96,10 +96,7 @@ def test_a_reader_opens_and_clicks_and_the_report_shows_it(sent_campaign, browse
     time.sleep(6)
     editor = browser.new_context(viewport=DESKTOP).new_page()
     editor.set_default_timeout(15_000)
-    editor.goto(f"{base_url}/admin/")
-    editor.get_by_label("Username").fill("editor")
-    editor.get_by_label("Password").fill("editor-pw")
-    editor.get_by_role("button", name="Sign in").click()
+    log_in(editor, base_url, "editor", "editor-pw")
     editor.goto(f"{base_url}/admin/newsletter/campaigns/{sent_campaign['campaign_id']}/report/")
     expect(editor.locator("[data-stat=unique_opens] [data-stat-value]")).to_have_text("1")
     expect(editor.locator("[data-stat=clicks] [data-stat-value]")).to_have_text("2")

@@ -21,7 +21,7 @@ from wagtail_newsletter.audience.models import Group, Membership, Status, Subscr
 from wagtail_newsletter.compose.models import NewsletterIndexPage, NewsletterPage
 
 from .conftest import RecordingHandler, free_port
-from .live_site import ARTIFACTS, BROWSER_TEST
+from .live_site import ARTIFACTS, BROWSER_TEST, log_in
 from .send_cluster import cluster_log, start_qcluster, stop_qcluster
 
 pytestmark = BROWSER_TEST
@@ -97,10 +97,7 @@ def test_editor_sends_to_a_group_and_watches_the_progress(demo, browser, slow_sm
     assert len(recipients) == READERS + 1  # the readers and Ada (Alan is pending, Edsger unsubscribed)
     editor = browser.new_context(viewport=DESKTOP).new_page()
     editor.set_default_timeout(15_000)
-    editor.goto(f"{base_url}/admin/")
-    editor.get_by_label("Username").fill("sender")
-    editor.get_by_label("Password").fill("sender-pw")
-    editor.get_by_role("button", name="Sign in").click()
+    log_in(editor, base_url, "sender", "sender-pw")
 
     # "Send…" in the newsletter's action menu.
     editor.goto(f"{base_url}/admin/pages/{demo['newsletter_id']}/edit/")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .live_site import BROWSER_TEST, screenshot
+from .live_site import BROWSER_TEST, log_in, screenshot
 
 NEWCOMER = "newcomer@example.net"
 
@@ -58,10 +58,7 @@ def test_visitor_subscribes_confirms_by_mail_and_admin_exports_them(live_site, b
 
     # An admin logs in and opens Newsletter > Subscribers.
     admin = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    admin.goto(f"{live_site}/admin/")
-    admin.get_by_label("Username").fill("admin")
-    admin.get_by_label("Password").fill("admin")
-    admin.get_by_role("button", name="Sign in").click()
+    log_in(admin, live_site)
     admin.get_by_role("button", name="Newsletter").click()
     admin.get_by_role("link", name="Subscribers").click()
     row = admin.get_by_role("row").filter(has_text=NEWCOMER)
