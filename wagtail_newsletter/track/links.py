@@ -14,22 +14,14 @@ from .models import EventKind
 from .unsubscribe import delivery_for_token, live_subscriber
 
 
-def read_click_token(token):
-    """``(delivery_id, link_index, campaign_id)`` of a click token (HMAC only, no database), or None."""
+def read_token(purpose, token, count):
+    """The ``count`` numbers a ``purpose`` token carries (HMAC only, no database), or None. Clicks: (delivery, link
+    index, campaign); opens: (delivery, campaign)."""
     try:
-        numbers = LinkSigner("click").read_all(token)
+        numbers = LinkSigner(purpose).read_all(token)
     except InvalidToken:
         return None
-    return numbers if len(numbers) == 3 else None
-
-
-def read_open_token(token):
-    """``(delivery_id, campaign_id)`` of an open-pixel token (HMAC only, no database), or None."""
-    try:
-        numbers = LinkSigner("open").read_all(token)
-    except InvalidToken:
-        return None
-    return numbers if len(numbers) == 2 else None
+    return numbers if len(numbers) == count else None
 
 
 def link_target(campaign_id, index):
@@ -46,7 +38,7 @@ def link_target(campaign_id, index):
 def click(token, request=None):
     """Record a click and return the URL to redirect to, or None (bad token, index not a web link of the table,
     or the delivery is not in the token's campaign) — then nothing is written."""
-    found = read_click_token(token)
+    found = read_token("click", token, 3)
     if found is None:
         return None
     delivery_id, index, campaign_id = found
@@ -59,7 +51,7 @@ def click(token, request=None):
 def open_pixel(token, request=None):
     """Record an open; False for a bad token (nothing written). A good token naming no delivery of its campaign
     writes nothing either, but still gets the image (True)."""
-    found = read_open_token(token)
+    found = read_token("open", token, 2)
     if found is None:
         return False
     delivery_id, campaign_id = found
