@@ -211,7 +211,7 @@ def answered_hits(log_path, offset, campaign):
     """(Counter of statuses, Counter of (kind, delivery, link) answered 2xx/3xx) of the tracking hits in gunicorn's
     access log after ``offset`` (its format here: "status path"; the bare view's lines left out). Each path's
     token is read with the app's own readers, so every answer can be matched with its event."""
-    from wagtail_newsletter.track.links import read_click_token, read_open_token
+    from wagtail_newsletter.track.links import read_token
     from wagtail_newsletter.track.models import EventKind
 
     statuses, hits = Counter(), Counter()
@@ -224,7 +224,7 @@ def answered_hits(log_path, offset, campaign):
             statuses[status] += 1
             if status.startswith(("2", "3")):
                 token = path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".gif")
-                click, opened = read_click_token(token), read_open_token(token)
+                click, opened = read_token("click", token, 3), read_token("open", token, 2)
                 if click is not None and click[2] == campaign.pk:
                     hits[EventKind.CLICK, click[0], click[1]] += 1
                 elif opened is not None and opened[1] == campaign.pk:
