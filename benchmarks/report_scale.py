@@ -182,7 +182,7 @@ def pages(campaign):
     """(label, path, target ms) of the pages to render; a page whose URL is not registered is left out (said so)."""
     from django.urls import NoReverseMatch, reverse
 
-    from wagtail_newsletter.admin.send_wizard import url
+    from wagtail_newsletter.admin.send.wizard import url
 
     wanted = [
         ("campaign report page", lambda: url("report", campaign.pk), TARGET_RENDER_MS),  # with its SVG chart

@@ -1,4 +1,4 @@
-"""A campaign's report in the admin (admin/report_views.py): the figures equal the events they were aggregated from,
+"""A campaign's report in the admin (admin/reports/views.py): the figures equal the events they were aggregated from,
 rates with their healthy ranges, the timeline chart (hour and day steps), the link table, the click map (badges with
 the right shares, no live link, no script), the live JSON, permissions, the dashboard panel and the Reports listing;
 and the page's number of queries does not grow with links or events."""
@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from wagtail_newsletter.admin import charts
+from wagtail_newsletter.admin.reports import charts
 from wagtail_newsletter.send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from wagtail_newsletter.track import stats
 from wagtail_newsletter.track.models import Agent, Event, EventKind
@@ -317,7 +317,7 @@ def test_report_queries_do_not_grow_with_links_or_events(sender_client, archive,
 
 
 def test_report_offers_the_people_listings_and_follow_ups(sender_client, archive, admin_user, audience):
-    from wagtail_newsletter.admin.report_exports import export_links, follow_up_links
+    from wagtail_newsletter.admin.reports.exports import export_links, follow_up_links
 
     campaign = sent_campaign(archive, admin_user)
     soup = BeautifulSoup(sender_client.get(campaigns_url("report", campaign.pk)).content, "html.parser")

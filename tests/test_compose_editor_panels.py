@@ -5,7 +5,7 @@ from bs4 import BeautifulSoup
 from django.urls import reverse
 
 from tests.compose_editor_fixtures import make_newsletter
-from wagtail_newsletter.admin.compose_editor import variable_tag
+from wagtail_newsletter.admin.compose.editor import variable_tag
 from wagtail_newsletter.audience.models import Field
 from wagtail_newsletter.compose.merge_tags import available_variables
 

@@ -1,4 +1,4 @@
-"""A campaign's people listings and their CSV/XLSX exports (admin/report_exports.py): exactly the right people for
+"""A campaign's people listings and their CSV/XLSX exports (admin/reports/exports.py): exactly the right people for
 each kind, numbers from aggregated events, ``?link=`` (good and bad values), formula injection, erased people,
 permissions, and a number of queries that does not grow with the rows."""
 
@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from wagtail_newsletter.admin import report_exports
+from wagtail_newsletter.admin.reports import exports as report_exports
 from wagtail_newsletter.audience.models import Status, Subscriber
 from wagtail_newsletter.send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from wagtail_newsletter.track.models import Event, EventKind

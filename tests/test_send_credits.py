@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from wagtail.admin.auth import require_admin_access
 from wagtail.utils.urlpatterns import decorate_urlpatterns
 
-from wagtail_newsletter.admin.credit_views import CreditsMenuItem, credits_viewset
+from wagtail_newsletter.admin.send.credit_views import CreditsMenuItem, credits_viewset
 from wagtail_newsletter.models import Subscriber
 from wagtail_newsletter.send import credits
 from wagtail_newsletter.send.models import Campaign, CampaignStatus, CreditAccount, CreditEntry, Delivery

@@ -1,4 +1,4 @@
-"""A subscriber's newsletter history (admin/subscriber_history.py): every kind of entry, newest first, machine
+"""A subscriber's newsletter history (admin/audience/subscriber_history.py): every kind of entry, newest first, machine
 activity labelled, link URLs shown, paginated with a number of queries that does not grow with the history, linked
 from the edit view, refused without permission."""
 
@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from wagtail_newsletter.admin.subscriber_history import history_url
+from wagtail_newsletter.admin.audience.subscriber_history import history_url
 from wagtail_newsletter.audience import services
 from wagtail_newsletter.audience.models import Source, Status, Subscriber
 from wagtail_newsletter.send.models import Delivery, DeliveryStatus

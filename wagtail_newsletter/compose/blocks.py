@@ -13,7 +13,7 @@ from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
 
 # Rich-text features that mail clients render reliably.
-# "newsletter-variable" is the toolbar control that inserts a personalisation variable (admin/compose_editor.py).
+# "newsletter-variable" is the toolbar control that inserts a personalisation variable (admin/compose/editor.py).
 RICH_TEXT_FEATURES = ["bold", "italic", "link", "ol", "ul", "h2", "h3", "newsletter-variable"]
 
 ALIGNMENT_CHOICES = [("left", _("Left")), ("center", _("Centre")), ("right", _("Right"))]

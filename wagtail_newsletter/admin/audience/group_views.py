@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import Column, NumberColumn
 from wagtail.snippets.views import snippets
 
-from ..audience.models import Status
+from ...audience.models import Status
 
 # (annotation name, status) for each count shown on the groups listing.
 STATUS_COUNTS = [(f"{status.value}_count", status) for status in Status]

@@ -21,12 +21,12 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.permission_policies import ModelPermissionPolicy
 
-from .. import taskqueue
-from ..audience.import_job import ImportJob
-from ..audience.import_readers import ImportFileError, cell_text, open_table
-from ..audience.importing import InvalidMapping, custom_fields, guess_mapping, resolve_mapping, target_choices
-from ..audience.models import Group, Subscriber
-from ..conf import newsletter_settings
+from ... import taskqueue
+from ...audience.import_job import ImportJob
+from ...audience.import_readers import ImportFileError, cell_text, open_table
+from ...audience.importing import InvalidMapping, custom_fields, guess_mapping, resolve_mapping, target_choices
+from ...audience.models import Group, Subscriber
+from ...conf import newsletter_settings
 
 SAMPLE_ROWS = 3
 subscriber_permission_policy = ModelPermissionPolicy(Subscriber)

@@ -11,8 +11,8 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, ObjectList, Panel, TabbedInterface
 from wagtail.admin.widgets import AdminDateInput
 
-from ..audience.fields import InvalidValue, clean_text, coerce_field_value, normalise_email
-from ..audience.models import Field, Subscriber, Suppression
+from ...audience.fields import InvalidValue, clean_text, coerce_field_value, normalise_email
+from ...audience.models import Field, Subscriber, Suppression
 
 CUSTOM_PREFIX = "custom__"
 

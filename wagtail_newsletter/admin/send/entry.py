@@ -10,12 +10,12 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from ..send import follow_up
-from ..send.models import Campaign, FollowUp
-from ..track import aggregate
+from ...send import follow_up
+from ...send.models import Campaign, FollowUp
+from ...track import aggregate
+from ..compose.pages import NewsletterEditMenuItem
 from .campaign_forms import ChooseNewsletterForm, CountForm
-from .compose_pages import NewsletterEditMenuItem
-from .send_wizard import SendPermissionMixin, campaign_breadcrumbs, can_send, url
+from .wizard import SendPermissionMixin, campaign_breadcrumbs, can_send, url
 
 
 class ChooseNewsletterView(SendPermissionMixin, WagtailAdminTemplateMixin, FormView):

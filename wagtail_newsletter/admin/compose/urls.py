@@ -2,8 +2,8 @@
 
 from django.urls import include, path
 
-from .compose_templates import NewFromTemplateView, SaveAsTemplateView
-from .compose_test_send import TestSendView
+from .newsletter_templates import NewFromTemplateView, SaveAsTemplateView
+from .test_send import TestSendView
 
 app_name = "newsletter_compose"
 

@@ -22,8 +22,8 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.permission_policies import ModelPermissionPolicy
 
-from ..send import credits, quotas
-from ..send.models import CreditEntry
+from ...send import credits, quotas
+from ...send.models import CreditEntry
 
 permission_policy = ModelPermissionPolicy(CreditEntry)
 

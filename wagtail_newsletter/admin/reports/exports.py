@@ -22,15 +22,15 @@ from wagtail.admin.ui.tables import Column, DateColumn, NumberColumn
 from wagtail.admin.views.reports import ReportView
 from wagtail.admin.viewsets.base import ViewSet
 
-from ..send import follow_up
-from ..send.links import is_web
-from ..send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, FollowUp
-from ..track import aggregate
-from ..track.models import Activity, LinkActivity
-from .campaign_views import may_view
-from .send_entry import FollowUpView
-from .send_wizard import campaign_breadcrumbs, can_send
-from .subscriber_views import neutralise_formula
+from ...send import follow_up
+from ...send.links import is_web
+from ...send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, FollowUp
+from ...track import aggregate
+from ...track.models import Activity, LinkActivity
+from ..audience.subscriber_views import neutralise_formula
+from ..send.campaign_views import may_view
+from ..send.entry import FollowUpView
+from ..send.wizard import campaign_breadcrumbs, can_send
 
 NAMESPACE = "newsletter_campaign_tools"
 STREAM_CHUNK = 2000

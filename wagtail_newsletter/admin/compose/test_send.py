@@ -18,11 +18,11 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.log_actions import LogFormatter, log
 from wagtail.snippets.widgets import AdminSnippetChooser
 
-from .. import taskqueue
-from ..audience.fields import InvalidValue, normalise_email
-from ..audience.models import Subscriber
-from ..send.test_send import MAX_TEST_ADDRESSES, parse_test_addresses, sender_problems
-from .compose_pages import (
+from ... import taskqueue
+from ...audience.fields import InvalidValue, normalise_email
+from ...audience.models import Subscriber
+from ...send.test_send import MAX_TEST_ADDRESSES, parse_test_addresses, sender_problems
+from .pages import (
     NewsletterEditMenuItem,
     NewsletterToolViewMixin,
     checklist,

@@ -23,8 +23,8 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.log_actions import log
 
-from ..send.dkim_signing import dns_name, dns_record, generate_private_key, load_private_key, public_key_der
-from ..send.models import SenderDomain
+from ...send.dkim_signing import dns_name, dns_record, generate_private_key, load_private_key, public_key_der
+from ...send.models import SenderDomain
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOSTNAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})+$")

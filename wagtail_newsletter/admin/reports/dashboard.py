@@ -7,10 +7,10 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.components import Component
 
-from ..track import stats
-from .campaign_views import may_view
+from ...track import stats
+from ..send.campaign_views import may_view
+from ..send.wizard import url
 from .click_map import percent
-from .send_wizard import url
 
 RECENT_LIMIT = 5
 KEY_RATES = ("open_rate", "click_rate", "unsubscribe_rate", "bounce_rate")  # the columns, in this order

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 
-from ..audience.models import Group, Source, Status, Subscriber
+from ...audience.models import Group, Source, Status, Subscriber
 
 
 class SubscriberFilterSet(WagtailFilterSet):

@@ -15,8 +15,8 @@ from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-from ..compose.personalise import personalise, sample_recipient
-from ..send.links import campaign_compiled
+from ...compose.personalise import personalise, sample_recipient
+from ...send.links import campaign_compiled
 
 # Images may come from the site or elsewhere (as in the mail); nothing else loads, nothing runs, nothing submits.
 CLICK_MAP_CSP = (

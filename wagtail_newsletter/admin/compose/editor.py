@@ -13,11 +13,11 @@ from wagtail.admin.views.pages.create import CreateView
 from wagtail.admin.views.pages.edit import EditView
 from wagtail.admin.viewsets.pages import PageViewSet
 
-from ..compose.checks import ERROR
-from ..compose.compiled import page_base_url
-from ..compose.merge_tags import available_variables
-from ..compose.models import NewsletterPage
-from .compose_pages import checklist
+from ...compose.checks import ERROR
+from ...compose.compiled import page_base_url
+from ...compose.merge_tags import available_variables
+from ...compose.models import NewsletterPage
+from .pages import checklist
 
 logger = logging.getLogger(__name__)
 

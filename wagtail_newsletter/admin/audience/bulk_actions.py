@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from wagtail.snippets.bulk_actions.snippet_bulk_action import SnippetBulkAction
 
-from ..audience import services
-from ..audience.models import Group, Subscriber
-from ..conf import newsletter_settings
+from ...audience import services
+from ...audience.models import Group, Subscriber
+from ...conf import newsletter_settings
 from .filters import filtered_subscribers
 
 

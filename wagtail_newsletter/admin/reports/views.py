@@ -26,12 +26,12 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.admin.widgets.button import Button, ButtonWithDropdown, HeaderButton
 
-from ..send.models import Campaign, CampaignStatus, DeliveryStatus
-from ..track import aggregate, stats
+from ...send.models import Campaign, CampaignStatus, DeliveryStatus
+from ...track import aggregate, stats
+from ..send.campaign_views import CampaignObjectMixin, StatusColumn, deliveries_with_status, may_view
+from ..send.wizard import campaign_breadcrumbs, url
 from . import charts, click_map
-from .campaign_views import CampaignObjectMixin, StatusColumn, deliveries_with_status, may_view
-from .report_exports import export_links, follow_up_links, link_clickers_url
-from .send_wizard import campaign_breadcrumbs, url
+from .exports import export_links, follow_up_links, link_clickers_url
 
 POLL_INTERVAL_MS = 5000
 PARTS = ("summary", "timeline", "links")  # the live parts: templates report/<part>.html

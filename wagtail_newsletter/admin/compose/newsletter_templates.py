@@ -23,8 +23,8 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.snippets.views.snippets import SnippetViewSet
 
-from ..compose.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
-from .compose_pages import NewsletterEditMenuItem, NewsletterToolViewMixin
+from ...compose.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
+from .pages import NewsletterEditMenuItem, NewsletterToolViewMixin
 
 template_permission_policy = ModelPermissionPolicy(NewsletterTemplate)
 

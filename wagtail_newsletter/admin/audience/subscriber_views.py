@@ -7,8 +7,8 @@ from wagtail.admin.widgets.button import Button
 from wagtail.coreutils import multigetattr
 from wagtail.snippets.views import snippets
 
-from ..audience import services
-from ..audience.models import Field, Source, Status
+from ...audience import services
+from ...audience.models import Field, Source, Status
 from .subscriber_forms import subscriber_edit_handler
 from .subscriber_history import history_url
 

@@ -22,11 +22,11 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permission_policies import ModelPermissionPolicy
 
-from ..audience.models import StatusEvent, Subscriber
-from ..send.links import is_web
-from ..send.models import Campaign, Delivery
-from ..track.models import Agent, Event, EventKind
-from ..track.rules import MACHINE_AGENTS, Thresholds, burst_clicks, burst_size, is_machine_click, is_machine_open
+from ...audience.models import StatusEvent, Subscriber
+from ...send.links import is_web
+from ...send.models import Campaign, Delivery
+from ...track.models import Agent, Event, EventKind
+from ...track.rules import MACHINE_AGENTS, Thresholds, burst_clicks, burst_size, is_machine_click, is_machine_open
 
 DELIVERY, EVENT, STATUS = 1, 2, 3
 

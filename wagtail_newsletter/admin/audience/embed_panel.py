@@ -2,7 +2,7 @@
 
 from wagtail.admin.panels import Panel
 
-from ..audience.embed import embed_codes, embedding_enabled
+from ...audience.embed import embed_codes, embedding_enabled
 
 
 class EmbedCodePanel(Panel):

@@ -11,9 +11,9 @@ from django.utils.translation import gettext_lazy
 from wagtail.admin.widgets import AdminDateTimeInput
 from wagtail.models import Page, get_page_models
 
-from ..audience.models import Group, Status
-from ..compose.models import NewsletterPageMixin
-from ..send import campaigns as lifecycle
+from ...audience.models import Group, Status
+from ...compose.models import NewsletterPageMixin
+from ...send import campaigns as lifecycle
 
 ALL = "all"
 GROUPS = "groups"

@@ -21,12 +21,12 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from ..compose.checks import ERROR, WARNING, preflight
-from ..send import campaigns as lifecycle
-from ..send import follow_up
-from ..send.models import Campaign, CampaignStatus
+from ...compose.checks import ERROR, WARNING, preflight
+from ...send import campaigns as lifecycle
+from ...send import follow_up
+from ...send.models import Campaign, CampaignStatus
+from ..compose.pages import is_newsletter_page, no_revision_message
 from .campaign_forms import ChecksForm, FollowUpRecipientsForm, RecipientsForm, ScheduleForm, newsletter_pages
-from .compose_pages import is_newsletter_page, no_revision_message
 
 NAMESPACE = "newsletter_campaigns"
 SESSION_KEY = "wagtail_newsletter_send_wizard"
