@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from wagtail_newsletter.audience import services
-from wagtail_newsletter.send import campaigns, claims
+from wagtail_newsletter.send import campaigns
 from wagtail_newsletter.send.models import Delivery, DeliveryStatus
 from wagtail_newsletter.tokens import LinkSigner
 from wagtail_newsletter.track.aggregate import aggregate
@@ -50,11 +50,6 @@ def test_bounce_and_complaint_events(delivery):
     rows = list(Event.objects.order_by("id").values_list("kind", "detail"))
     assert [kind for kind, _detail in rows] == [EventKind.HARD_BOUNCE, EventKind.SOFT_BOUNCE, EventKind.COMPLAINT]
     assert rows[0][1] == "550 5.1.1 No such user" and len(rows[1][1]) == 500 and rows[2][1] == "abuse"
-
-
-def test_sends_bounce_kinds_agree_with_the_event_kinds():
-    assert (claims.HARD_BOUNCE, claims.SOFT_BOUNCE) == (EventKind.HARD_BOUNCE, EventKind.SOFT_BOUNCE)
-    assert claims.EVENT_MODEL == f"{Event._meta.app_label}.{Event.__name__}"
 
 
 @pytest.mark.django_db(transaction=True)

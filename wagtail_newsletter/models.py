@@ -21,23 +21,23 @@ from .compose.models import (  # noqa: F401
     NewsletterTemplate,
 )
 from .send.models import (  # noqa: F401
+    Agent,
     Campaign,
     CampaignStatus,
     CreditAccount,
     CreditEntry,
     Delivery,
     DeliveryStatus,
+    Event,
+    EventKind,
     FollowUp,
     QuotaWindow,
     SenderDomain,
 )
 from .track.models import (  # noqa: F401
     Activity,
-    Agent,
     AggregationState,
     CampaignStats,
-    Event,
-    EventKind,
     LinkActivity,
     LinkStats,
     TimelineBucket,

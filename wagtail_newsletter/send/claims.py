@@ -10,12 +10,11 @@ import datetime
 import secrets
 from typing import NamedTuple
 
-from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Delivery, DeliveryStatus
+from .models import Delivery, DeliveryStatus, Event, EventKind
 
 _RECIPIENT_FIELDS = (
     "id",
@@ -130,12 +129,6 @@ class Bounce(NamedTuple):
     detail: str
 
 
-# ``send`` sits below ``track`` and never imports it (DESIGN layering): a bounce becomes an Event row through the
-# model's label, with the kind numbers of ``track.models.EventKind`` (a test checks they agree).
-EVENT_MODEL = "wagtail_newsletter.Event"
-HARD_BOUNCE, SOFT_BOUNCE = 4, 5
-
-
 def record_outcomes(outcomes, bounces=()):
     """Write retries and failures of a batch in one UPDATE (``outcomes`` are Delivery objects with the fields set),
     and the bounce events of the failures in one INSERT, in the same transaction."""
@@ -149,14 +142,13 @@ def record_outcomes(outcomes, bounces=()):
                 batch_size=len(outcomes),
             )
         if bounces:
-            event = apps.get_model(EVENT_MODEL)
             now = timezone.now()
-            event.objects.bulk_create(
+            Event.objects.bulk_create(
                 [
-                    event(
+                    Event(
                         campaign_id=bounce.campaign_id,
                         delivery_id=bounce.delivery_id,
-                        kind=HARD_BOUNCE if bounce.hard else SOFT_BOUNCE,
+                        kind=EventKind.HARD_BOUNCE if bounce.hard else EventKind.SOFT_BOUNCE,
                         at=now,
                         detail=bounce.detail[:500],
                     )

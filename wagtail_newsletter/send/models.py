@@ -1,10 +1,12 @@
-"""Campaigns, their deliveries (one row per recipient), sender domains, the hourly quota and the credits ledger."""
+"""Campaigns, their deliveries (one row per recipient) and the log of what happened to them, sender domains, the hourly
+quota and the credits ledger."""
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SenderDomain(models.Model):
@@ -173,6 +175,57 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.campaign_id}/{self.subscriber_id}: {self.get_status_display()}"
+
+
+class EventKind(models.IntegerChoices):
+    OPEN = 1, pgettext_lazy("event kind", "open")
+    CLICK = 2, pgettext_lazy("event kind", "click")
+    UNSUBSCRIBE = 3, pgettext_lazy("event kind", "unsubscribe")
+    HARD_BOUNCE = 4, pgettext_lazy("event kind", "hard bounce")
+    SOFT_BOUNCE = 5, pgettext_lazy("event kind", "soft bounce")
+    COMPLAINT = 6, pgettext_lazy("event kind", "complaint")
+
+
+class Agent(models.IntegerChoices):
+    """Who made a hit, as far as the request tells (the user agent string itself is not kept)."""
+
+    BROWSER = 0, _("mail client or browser")
+    MAIL_PROXY = 1, _("mailbox provider's image proxy")  # Gmail, Yahoo…: fetches when a person opens the mail
+    PRIVACY_PROXY = 2, _("privacy proxy")  # Apple Mail Privacy Protection: fetches whether anyone reads or not
+    SCANNER = 3, _("security scanner or bot")
+    HEAD = 4, _("HEAD request")  # link checkers look without following
+    UNKNOWN = 5, _("no user agent")
+
+
+class Event(models.Model):
+    """One thing that happened to one delivery: the append-only log of a campaign's messages. Never updated (except to
+    erase ``ip_prefix`` and ``detail`` on GDPR erasure).
+
+    It lives beside ``Delivery`` because every floor from ``send`` up appends to it: the worker its bounces at
+    sending, ``track`` the hits, unsubscribes, later bounces and complaints; ``track`` folds it into statistics.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events", db_index=False)
+    # No database constraint: the hit's INSERT … SELECT checks the delivery exists, and deleting a campaign must
+    # stay one DELETE per table rather than Django collecting a million deliveries.
+    delivery = models.ForeignKey(
+        Delivery, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="events"
+    )
+    kind = models.PositiveSmallIntegerField(choices=EventKind.choices)
+    link = models.PositiveSmallIntegerField(null=True, blank=True)  # index in the campaign's link table
+    at = models.DateTimeField(default=timezone.now)
+    agent = models.PositiveSmallIntegerField(choices=Agent.choices, default=Agent.BROWSER)
+    ip_prefix = models.CharField(max_length=50, blank=True)  # /24 of IPv4, /48 of IPv6: never the full address
+    detail = models.CharField(max_length=500, blank=True)  # a bounce's answer, a complaint's feedback type
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        indexes = [models.Index(fields=["campaign", "kind"], name="wn_event_campaign_kind")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.delivery_id} {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class QuotaWindow(models.Model):
