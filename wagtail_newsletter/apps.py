@@ -10,5 +10,7 @@ class WagtailNewsletterConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import schedules  # noqa: F401  (connects post_migrate to register django-q2 schedules)
-        from .track import events  # noqa: F401  (receives audience's subscribers_erased: hits lose their IP prefix)
+        # Receivers: a lower floor tells a higher one through a signal it defines (docs/developers/architecture.md).
+        from . import schedules  # noqa: F401  (post_migrate: registers the django-q2 schedules)
+        from .send import system_mail  # noqa: F401  (audience's confirmation_requested: queues the confirmation email)
+        from .track import events  # noqa: F401  (audience's subscribers_erased: hits lose their IP prefix)

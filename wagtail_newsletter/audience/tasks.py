@@ -1,18 +1,14 @@
 """django-q2 tasks of the audience stage. Each takes primary keys and is idempotent.
 
-The confirmation email goes out through the send stage's pipeline: ``send.system_mail.send_confirmation_email``.
+The confirmation email goes out through the send stage's pipeline (``send.system_mail``, which receives
+``optin.confirmation_requested``).
 """
 
-from .services import erase_forgotten
-
-
-def erase_forgotten_task():
-    return erase_forgotten()
+from .confirmation_email import build_manager_notification
+from .models import Consent
 
 
 def consent_to_mail(consent_id):
-    from .models import Consent
-
     consent = Consent.objects.select_related("form", "subscriber").filter(pk=consent_id).first()
     if consent is None or consent.form is None or consent.subscriber is None:
         return None  # the form was deleted or the person erased since
@@ -21,8 +17,6 @@ def consent_to_mail(consent_id):
 
 def notify_manager(consent_id):
     """Tell the form's ``notify_email`` that a subscription was confirmed. Returns "sent" or "skipped"."""
-    from .confirmation_email import build_manager_notification
-
     consent = consent_to_mail(consent_id)
     if consent is None or not consent.form.notify_email or consent.confirmed_at is None:
         return "skipped"

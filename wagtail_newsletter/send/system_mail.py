@@ -1,9 +1,23 @@
 """Mails to one person outside campaigns — double opt-in confirmations — sent through the campaigns' pipeline
-(MIME skeleton, DKIM signature of the sender domain, transport), never counted in quotas or statistics."""
+(MIME skeleton, DKIM signature of the sender domain, transport), never counted in quotas or statistics.
+
+A sign-up in ``audience`` (a floor below) asks for its confirmation email with the ``confirmation_requested`` signal;
+the receiver here queues the task (connected in ``AppConfig.ready``).
+"""
 
 from email.utils import parseaddr
 
+from django.conf import settings
+from django.dispatch import receiver
+from django.utils import translation
+
+from ..audience.confirmation_email import build_confirmation_email, consent_language
+from ..audience.optin import confirmation_requested
+from ..audience.tasks import consent_to_mail
+from ..taskqueue import enqueue_on_commit
 from .outgoing import Sender
+
+CONFIRMATION_TASK = "wagtail_newsletter.send.system_mail.send_confirmation_email"
 
 
 def send_message(message):
@@ -21,15 +35,14 @@ def send_message(message):
 def send_confirmation_email(consent_id):
     """django-q2 task: the double opt-in email of a consent; skipped once confirmed (so a retry after
     confirmation, or a late duplicate task, mails nobody). Returns "sent" or "skipped"."""
-    from django.conf import settings
-    from django.utils import translation
-
-    from ..audience.confirmation_email import build_confirmation_email, consent_language
-    from ..audience.tasks import consent_to_mail
-
     consent = consent_to_mail(consent_id)
     if consent is None or consent.confirmed_at is not None:
         return "skipped"
     with translation.override(consent_language(consent) or settings.LANGUAGE_CODE):
         send_message(build_confirmation_email(consent))
     return "sent"
+
+
+@receiver(confirmation_requested, dispatch_uid="wagtail_newsletter.send.system_mail.confirmation")
+def queue_confirmation_email(sender, consent_id, **kwargs):
+    enqueue_on_commit(CONFIRMATION_TASK, consent_id)
