@@ -10,7 +10,12 @@ class WagtailNewsletterConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Receivers: a lower floor tells a higher one through a signal it defines (docs/developers/architecture.md).
+        # A lower floor that must reach a higher one offers a hook; the app connects them here
+        # (docs/developers/architecture.md).
         from . import schedules  # noqa: F401  (post_migrate: registers the django-q2 schedules)
-        from .send import system_mail  # noqa: F401  (audience's confirmation_requested: queues the confirmation email)
-        from .track import events  # noqa: F401  (audience's subscribers_erased: hits lose their IP prefix)
+        from .send import links as send_links
+        from .send import system_mail  # noqa: F401  (receives audience's confirmation_requested: queues the mail)
+        from .track import events  # noqa: F401  (receives audience's subscribers_erased: hits lose their IP prefix)
+        from .track import links as track_links
+
+        send_links.set_endpoint_resolver(track_links.endpoint_path)  # mail links lead to track's public views

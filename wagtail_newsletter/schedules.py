@@ -3,7 +3,8 @@
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
-CAMPAIGN_START_PREFIX = "wagtail_newsletter: start campaign "
+from .send.dispatch import CAMPAIGN_START_PREFIX
+
 SCHEDULES = [
     # (name, function, minutes between runs)
     (

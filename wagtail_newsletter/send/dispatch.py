@@ -16,6 +16,8 @@ from .models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 
 SEND_TASK = "wagtail_newsletter.send.worker.send_campaign_task"
 START_TASK = "wagtail_newsletter.send.campaigns.start_scheduled"
+# The one-off schedules that start scheduled campaigns (``schedules.ensure_schedules`` leaves them alone).
+CAMPAIGN_START_PREFIX = "wagtail_newsletter: start campaign "
 
 
 def kick(campaign_id, count=1):
@@ -28,8 +30,6 @@ def kick_on_commit(campaign_id, count=1):
 
 
 def _schedule_name(campaign):
-    from ..schedules import CAMPAIGN_START_PREFIX
-
     return f"{CAMPAIGN_START_PREFIX}{campaign.pk}"
 
 
@@ -66,7 +66,7 @@ def due_work(campaign_id, now):
 
 def dispatch(now=None):
     """Periodic (django-q2 schedule): start due scheduled campaigns, re-kick stalled ones, finish completed ones."""
-    from .campaigns import finish_if_done, start_scheduled
+    from .campaigns import finish_if_done, settle_cancelled, start_scheduled  # cycle: campaigns kicks through here
 
     now = now or timezone.now()
     started = kicked = 0
@@ -75,8 +75,6 @@ def dispatch(now=None):
     ):
         started += bool(start_scheduled(pk, now=now))
     # Rows a worker held when its campaign was cancelled, and never gave back (it died): skipped, credits settled.
-    from .campaigns import settle_cancelled
-
     for pk in (
         Delivery.objects.filter(
             campaign__status=CampaignStatus.CANCELLED, status=DeliveryStatus.CLAIMED, lease_expires_at__lt=now

@@ -6,8 +6,8 @@ tokens carry (delivery, link index, campaign) and the open token (delivery, camp
 find the link table and write their event without reading the delivery first.
 """
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import post_delete, post_save
-from django.urls import reverse
 
 from ..compose.compiled import CompiledEmail
 from ..tokens import LinkSigner
@@ -15,9 +15,22 @@ from .models import Campaign
 
 _PLACEHOLDER = "TOKEN"
 
+# The links lead to track's public views, a floor above: the app tells where they are once Django is ready
+# (``AppConfig.ready`` passes ``track.links.endpoint_path``), so that send never names track or its URLs.
+_endpoint_path = None
+
+
+def set_endpoint_resolver(endpoint_path):
+    """Where the public endpoints are: ``endpoint_path(name, token)`` returns the site path of endpoint ``name``
+    ("unsubscribe", "web_version", "click" or "open") for ``token``."""
+    global _endpoint_path
+    _endpoint_path = endpoint_path
+
 
 def _prefix(base_url, name):
-    path = reverse(f"wagtail_newsletter:{name}", args=[_PLACEHOLDER])
+    if _endpoint_path is None:
+        raise ImproperlyConfigured("wagtail_newsletter is not ready: its AppConfig.ready() sets the link endpoints")
+    path = _endpoint_path(name, _PLACEHOLDER)
     return base_url.rstrip("/") + path[: path.index(_PLACEHOLDER)], path[path.index(_PLACEHOLDER) + len(_PLACEHOLDER) :]
 
 

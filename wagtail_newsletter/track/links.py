@@ -6,12 +6,19 @@ recorded by one INSERT … SELECT each (``events.record_hit``). The web version 
 personalised for the delivery's subscriber, exactly as ``personalise`` fills it for the mail.
 """
 
+from django.urls import reverse
+
 from ..compose.personalise import personalise
 from ..send.links import CampaignLinks, campaign_compiled, compiled_for_campaign_id, is_web
 from ..tokens import InvalidToken, LinkSigner
 from .events import record_hit
 from .models import EventKind
 from .unsubscribe import delivery_for_token, live_subscriber
+
+
+def endpoint_path(name, token):
+    """The site path of the public endpoint ``name`` for ``token``: the links ``send.links`` writes into mails."""
+    return reverse(f"wagtail_newsletter:{name}", args=[token])
 
 
 def read_token(purpose, token, count):
