@@ -11,6 +11,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from wagtail.permissions import policy_registry
 
 from ..compose.checks import ERROR, preflight
 from ..compose.compiled import compile_page
@@ -23,6 +24,12 @@ logger = logging.getLogger(__name__)
 
 STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 PERMISSION = "wagtail_newsletter.send_campaign"
+
+
+def may_send(user):
+    """Whether ``user`` may send campaigns, as Wagtail's permission policy for Campaign says (looked up now, so a
+    project's own registered policy is obeyed)."""
+    return policy_registry.get_by_type(Campaign).user_has_permission(user, "send")
 
 
 class CampaignError(Exception):
@@ -112,7 +119,7 @@ def is_approved(campaign):
 def check_can_send(campaign, user=None, compiled=None, count=None):
     """What keeps ``user`` from sending ``campaign`` now: a list of messages for people (empty: good to go)."""
     problems = []
-    if user is not None and not user.has_perm(PERMISSION):
+    if user is not None and not may_send(user):
         problems.append(_("You don't have permission to send newsletters."))
     if campaign.status not in STARTABLE:
         problems.append(_("This campaign has already been started."))

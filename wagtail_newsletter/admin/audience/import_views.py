@@ -4,6 +4,8 @@ The dry run and the import run in django-q2 tasks (``audience.import_tasks``); t
 ``ImportJob`` row, which is the source of truth. Everything needs the "add subscriber" permission.
 """
 
+import csv
+import io
 import itertools
 
 from django import forms
@@ -19,7 +21,6 @@ from django.views.generic import FormView, TemplateView, View
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.base import ViewSet
-from wagtail.permission_policies import ModelPermissionPolicy
 
 from ... import taskqueue
 from ...audience.import_job import ImportJob
@@ -27,13 +28,26 @@ from ...audience.import_readers import ImportFileError, cell_text, open_table
 from ...audience.importing import InvalidMapping, custom_fields, guess_mapping, resolve_mapping, target_choices
 from ...audience.models import Group, Subscriber
 from ...conf import newsletter_settings
+from ..permissions import user_can
 
 SAMPLE_ROWS = 3
-subscriber_permission_policy = ModelPermissionPolicy(Subscriber)
+SHOWN_REJECTS = 20
+
+
+# Django's own wording of sizes (translated in its catalogue), for a limit in whole units.
+WHOLE_UNITS = ((1024**3, gettext_lazy("%s GB")), (1024**2, gettext_lazy("%s MB")), (1024, gettext_lazy("%s KB")))
+
+
+def size_text(size):
+    """A byte count as people write it: "200 MB" where ``filesizeformat`` says "200.0 MB"."""
+    for unit, text in WHOLE_UNITS:
+        if size >= unit and size % unit == 0:
+            return text % (size // unit)
+    return filesizeformat(size)
 
 
 def can_import(user):
-    return subscriber_permission_policy.user_has_permission(user, "add")
+    return user_can(user, Subscriber, "add")
 
 
 class UploadForm(forms.Form):
@@ -56,7 +70,7 @@ class UploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         limit = newsletter_settings.IMPORT_MAX_UPLOAD_BYTES
         if upload.size > limit:
-            raise ValidationError(_("The file is larger than %(limit)s.") % {"limit": filesizeformat(limit)})
+            raise ValidationError(_("The file is larger than %(limit)s.") % {"limit": size_text(limit)})
         try:
             self.headers = open_table(upload).headers
         except ImportFileError as exc:
@@ -121,7 +135,7 @@ class UploadView(ImportViewMixin, FormView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["recent_jobs"] = ImportJob.objects.all()[:10]
-        context["max_size"] = newsletter_settings.IMPORT_MAX_UPLOAD_BYTES
+        context["max_size"] = size_text(newsletter_settings.IMPORT_MAX_UPLOAD_BYTES)
         context["submit_button_label"] = _("Upload")
         return context
 
@@ -184,6 +198,12 @@ class MappingView(ImportViewMixin, FormView):
         return redirect("newsletter_import:job", pk=self.job.pk)
 
 
+def first_rejects(rejects_csv):
+    """The first rejected rows of a job's "line,email,reason" CSV as (line, value, reason) triples."""
+    rows = csv.reader(io.StringIO(rejects_csv))
+    return [tuple(row) for row in itertools.islice(rows, 1, SHOWN_REJECTS + 1) if len(row) == 3]
+
+
 class JobView(ImportViewMixin, TemplateView):
     """The dry-run summary (with the button that starts the import), progress, or the result."""
 
@@ -194,7 +214,7 @@ class JobView(ImportViewMixin, TemplateView):
         job = context["job"] = self.get_job()
         context["State"] = ImportJob.State
         context["busy"] = job.state in (ImportJob.State.CHECKING, ImportJob.State.RUNNING)
-        context["first_rejects"] = job.rejects_csv.splitlines()[1:21]
+        context["first_rejects"] = first_rejects(job.rejects_csv)
         context["groups"] = list(job.groups.all())
         return context
 

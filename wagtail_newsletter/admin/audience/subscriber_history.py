@@ -20,13 +20,13 @@ from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
 from wagtail.admin.views.generic.base import BaseListingView, BaseObjectMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
-from wagtail.permission_policies import ModelPermissionPolicy
 
 from ...audience.models import StatusEvent, Subscriber
 from ...send.links import is_web
 from ...send.models import Campaign, Delivery
 from ...track.models import Agent, Event, EventKind
 from ...track.rules import MACHINE_AGENTS, Thresholds, burst_clicks, burst_size, is_machine_click, is_machine_open
+from ..permissions import PolicyFromRegistryMixin
 
 DELIVERY, EVENT, STATUS = 1, 2, 3
 
@@ -168,11 +168,10 @@ class MachineAwareColumn(Column):
     cell_template_name = "wagtail_newsletter/admin/subscriber_history_what_cell.html"
 
 
-class SubscriberHistoryView(PermissionCheckedMixin, BaseObjectMixin, BaseListingView):
+class SubscriberHistoryView(PolicyFromRegistryMixin, PermissionCheckedMixin, BaseObjectMixin, BaseListingView):
     """The subscriber's newsletter history, linked from the subscriber's edit view."""
 
     model = Subscriber
-    permission_policy = ModelPermissionPolicy(Subscriber)
     any_permission_required = ["add", "change", "delete", "view"]
     page_title = _("Newsletter history")
     header_icon = "history"

@@ -20,13 +20,11 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import FormView
 from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
-from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from ...compose.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
+from ..permissions import user_can
 from .pages import NewsletterEditMenuItem, NewsletterToolViewMixin
-
-template_permission_policy = ModelPermissionPolicy(NewsletterTemplate)
 
 
 def copy_values(source, field_names):
@@ -83,7 +81,7 @@ class SaveAsTemplateView(NewsletterToolViewMixin, WagtailAdminTemplateMixin, For
     url_name = "newsletter_compose:save_template"
 
     def check_tool_permission(self, request):
-        if not template_permission_policy.user_has_permission(request.user, "add"):
+        if not user_can(request.user, NewsletterTemplate, "add"):
             raise PermissionDenied
 
     def get_initial(self):
@@ -192,7 +190,7 @@ class SaveAsTemplateMenuItem(NewsletterEditMenuItem):
 
     def is_shown(self, context):
         user = context["request"].user
-        return super().is_shown(context) and template_permission_policy.user_has_permission(user, "add")
+        return super().is_shown(context) and user_can(user, NewsletterTemplate, "add")
 
     def get_url(self, parent_context):
         return reverse("newsletter_compose:save_template", args=[parent_context["page"].pk])

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.components import Component
 
 from ...track import stats
-from ..send.campaign_views import may_view
+from ..permissions import may_view_campaigns
 from ..send.wizard import url
 from .click_map import percent
 
@@ -52,5 +52,5 @@ class RecentCampaignsPanel(Component):
 
 def add_recent_campaigns_panel(request, panels):
     """``construct_homepage_panels``: the panel for those who may see campaigns."""
-    if may_view(request.user):
+    if may_view_campaigns(request.user):
         panels.append(RecentCampaignsPanel())

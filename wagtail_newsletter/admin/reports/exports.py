@@ -6,7 +6,7 @@ plain values in ONE query whatever their number; a download streams them in chun
 per row. Only human opens and clicks are listed (see docs/editors/exports.md). People whose data was erased, or is
 being erased on request, are left out: their rows carry no address any more, or must not be handed out again.
 
-Viewing needs what viewing a campaign needs (``campaign_views.may_view``); follow-ups need the send permission.
+Viewing needs what viewing a campaign needs (``permissions.may_view_campaigns``); follow-ups need the send permission.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -28,9 +28,9 @@ from ...send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, F
 from ...track import aggregate
 from ...track.models import Activity, LinkActivity
 from ..audience.subscriber_views import neutralise_formula
-from ..send.campaign_views import may_view
+from ..permissions import can_send, may_view_campaigns
 from ..send.entry import FollowUpView
-from ..send.wizard import campaign_breadcrumbs, can_send
+from ..send.wizard import campaign_breadcrumbs
 
 NAMESPACE = "newsletter_campaign_tools"
 STREAM_CHUNK = 2000
@@ -145,7 +145,7 @@ class PeopleReportView(ReportView):
     export_headings = {}
 
     def dispatch(self, request, *args, **kwargs):
-        if not may_view(request.user):
+        if not may_view_campaigns(request.user):
             raise PermissionDenied
         self.campaign = get_object_or_404(Campaign, pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)

@@ -28,7 +28,8 @@ from wagtail.admin.widgets.button import Button, ButtonWithDropdown, HeaderButto
 
 from ...send.models import Campaign, CampaignStatus, DeliveryStatus
 from ...track import aggregate, stats
-from ..send.campaign_views import CampaignObjectMixin, StatusColumn, deliveries_with_status, may_view
+from ..permissions import may_view_campaigns
+from ..send.campaign_views import CampaignObjectMixin, StatusColumn, deliveries_with_status
 from ..send.wizard import campaign_breadcrumbs, url
 from . import charts, click_map
 from .exports import export_links, follow_up_links, link_clickers_url
@@ -330,7 +331,7 @@ class CampaignReportsView(ReportView):
     export_filename = "campaign-reports"
 
     def dispatch(self, request, *args, **kwargs):
-        if not may_view(request.user):
+        if not may_view_campaigns(request.user):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
@@ -340,7 +341,7 @@ class CampaignReportsView(ReportView):
 
 class ReportsMenuItem(MenuItem):
     def is_shown(self, request):
-        return may_view(request.user)
+        return may_view_campaigns(request.user)
 
 
 class ReportsViewSet(ViewSet):

@@ -25,21 +25,9 @@ from wagtail.admin.widgets.button import HeaderButton
 from ...send import campaigns as lifecycle
 from ...send import follow_up
 from ...send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from ..permissions import CAMPAIGN_VIEW_ACTIONS, can_send, may_view_campaigns
 from . import entry, wizard
-from .wizard import SendPermissionMixin, can_send, url
-
-# Who may see campaigns (listing, pages, progress): anyone who may send, or has any of the model's permissions.
-VIEW_ACTIONS = ["send", "add", "change", "delete", "view"]
-
-
-def campaign_permissions():
-    from wagtail.permissions import policy_registry
-
-    return policy_registry.get_by_type(Campaign)
-
-
-def may_view(user):
-    return campaign_permissions().user_has_any_permission(user, VIEW_ACTIONS)
+from .wizard import SendPermissionMixin, url
 
 
 def audience_description(campaign):
@@ -100,7 +88,7 @@ def with_sent_counts(queryset):
 
 
 class CampaignIndexView(IndexView):
-    any_permission_required = VIEW_ACTIONS
+    any_permission_required = CAMPAIGN_VIEW_ACTIONS
     page_title = gettext_lazy("Campaigns")
 
     def get_base_queryset(self):
@@ -157,7 +145,7 @@ class CampaignObjectMixin:
     def dispatch(self, request, *args, **kwargs):
         from django.core.exceptions import PermissionDenied
 
-        if not may_view(request.user):
+        if not may_view_campaigns(request.user):
             raise PermissionDenied
         self.campaign = get_object_or_404(
             Campaign.objects.select_related("page", "created_by", "sent_by"), pk=kwargs["pk"]

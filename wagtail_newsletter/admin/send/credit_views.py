@@ -20,20 +20,18 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.tables import Column, DateColumn, NumberColumn, UserColumn
 from wagtail.admin.views.reports import ReportView
 from wagtail.admin.viewsets.base import ViewSet
-from wagtail.permission_policies import ModelPermissionPolicy
 
 from ...send import credits, quotas
 from ...send.models import CreditEntry
-
-permission_policy = ModelPermissionPolicy(CreditEntry)
+from ..permissions import user_can, user_can_any
 
 
 def can_view(user):
-    return permission_policy.user_has_any_permission(user, ["view", "add", "change", "delete"])
+    return user_can_any(user, CreditEntry)
 
 
 def can_purchase(user):
-    return permission_policy.user_has_permission(user, "add")
+    return user_can(user, CreditEntry, "add")
 
 
 class PurchaseForm(forms.Form):

@@ -14,8 +14,9 @@ from ...send import follow_up
 from ...send.models import Campaign, FollowUp
 from ...track import aggregate
 from ..compose.pages import NewsletterEditMenuItem
+from ..permissions import can_send
 from .campaign_forms import ChooseNewsletterForm, CountForm
-from .wizard import SendPermissionMixin, campaign_breadcrumbs, can_send, url
+from .wizard import SendPermissionMixin, campaign_breadcrumbs, url
 
 
 class ChooseNewsletterView(SendPermissionMixin, WagtailAdminTemplateMixin, FormView):

@@ -26,6 +26,7 @@ from ...send import campaigns as lifecycle
 from ...send import follow_up
 from ...send.models import Campaign, CampaignStatus
 from ..compose.pages import is_newsletter_page, no_revision_message
+from ..permissions import can_send
 from .campaign_forms import ChecksForm, FollowUpRecipientsForm, RecipientsForm, ScheduleForm, newsletter_pages
 
 NAMESPACE = "newsletter_campaigns"
@@ -50,10 +51,6 @@ def campaign_breadcrumbs(view, campaign, label):
         {"url": url("detail", campaign.pk), "label": campaign.name},
         {"url": "", "label": label},
     ]
-
-
-def can_send(user):
-    return user.has_perm(lifecycle.PERMISSION)
 
 
 def wizard_state(request, campaign):
