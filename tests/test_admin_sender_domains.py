@@ -79,6 +79,11 @@ def test_internationalised_domain_is_stored_as_idna(admin_client):
     assert SenderDomain.objects.get().domain == "xn--bcher-kva.example"
 
 
+def test_internationalised_domain_is_stored_as_idna_2008_as_addresses_are(admin_client):
+    admin_client.post(url("add"), {"domain": "straße.example", "selector": "newsletter"})
+    assert SenderDomain.objects.get().domain == "xn--strae-oqa.example"  # IDNA 2003 would say strasse.example
+
+
 def test_edit_keeps_the_key(admin_client):
     key = generate_private_key()
     domain = SenderDomain.objects.create(domain="example.org", selector="s1", private_key=key)

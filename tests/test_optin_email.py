@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from wagtail_newsletter.audience.confirmation_email import build_confirmation_email, html_to_text
+from wagtail_newsletter.audience.confirmation_email import body_text, build_confirmation_email
 from wagtail_newsletter.audience.optin import confirmation_token
 from wagtail_newsletter.audience.tasks import notify_manager
 from wagtail_newsletter.models import Consent, Status, Subscriber
@@ -167,11 +167,12 @@ def test_manager_is_not_notified_before_confirmation_or_without_an_address(
     assert [m.to for m in mail.outbox] == [["ada@example.org"]]
 
 
-def test_html_to_text_keeps_paragraphs_lists_and_link_targets():
-    text = html_to_text(
+def test_body_text_keeps_paragraphs_lists_and_link_targets_as_newsletters_do():
+    text = body_text(
         '<p>Hello <b>Ada</b>,</p><ul><li>one</li><li>two</li></ul><p><a href="https://x.org/">site</a></p>'
+        '<p><a class="button" href="https://x.org/go">Go</a></p>'
     )
-    assert text == "Hello Ada,\n\n- one\n- two\n\nsite (https://x.org/)"
+    assert text == "Hello Ada,\n\n  * one\n  * two\n\nsite (https://x.org/)\n\nGo: https://x.org/go"
 
 
 def test_mail_is_written_in_the_subscribers_language(client, signup_snippet, django_capture_on_commit_callbacks):

@@ -10,7 +10,9 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from email_validator import validate_email
 
+from wagtail_newsletter.send.dkim_signing import DkimSigner, generate_private_key
 from wagtail_newsletter.send.mime import (
     MessageIds,
     MessageSkeleton,
@@ -218,6 +220,18 @@ def test_invalid_addresses_and_header_names_are_refused():
 def test_internationalised_domain_is_idna_encoded():
     message = parse(render(to_email="reader@bücher.example"))
     assert message["To"].addresses[0].domain == "xn--bcher-kva.example"
+
+
+def test_domains_are_encoded_with_idna_2008_as_addresses_are_validated():
+    """"ß" is where IDNA 2003 (the standard library's codec) and 2008 (email-validator's, hence the stored
+    addresses') differ: 2003 maps it to "ss", a different domain, maybe someone else's."""
+    validated = validate_email("reader@straße.example", check_deliverability=False).ascii_email.split("@")[1]
+    assert validated == "xn--strae-oqa.example"
+    message = parse(render(sk=skeleton(from_email="news@straße.example"), to_email="reader@straße.example"))
+    assert message["To"].addresses[0].domain == message["From"].addresses[0].domain == validated
+    assert make_list_id("straße.example", label="news") == f"<news.{validated}>"
+    assert message_id(7, "straße.example").endswith(f"@{validated}>")
+    assert DkimSigner("straße.example", "newsletter", generate_private_key()).domain == validated
 
 
 def decoded_display_name(raw, header):

@@ -5,7 +5,12 @@ A token is ``base62(id)`` + ``:`` + timestamp + ``:`` + a truncated HMAC, made b
 for another, and any altered character makes it invalid.
 """
 
+import hashlib
+import hmac
+
+from django.conf import settings
 from django.core import signing
+from django.utils.http import base36_to_int, int_to_base36
 
 PURPOSES = {"confirm", "unsubscribe", "open", "click", "web", "bounce"}
 
@@ -45,26 +50,11 @@ def read_token(purpose, token, max_age=None):
 # lower-case hex, so a token is safe in a URL path and in an address's local part (VERP), and survives mail systems
 # that lower-case addresses. Reading one needs no database: the HMAC alone says whether it was made here.
 # Signed with SECRET_KEY; SECRET_KEY_FALLBACKS still verify, so rotating the key breaks no link already mailed.
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 MAX_NUMBERS = 3
 _MAX_TOKEN = 80
 
 
-def to_base36(number):
-    if number < 0:
-        raise ValueError("negative id")
-    if number < 36:
-        return _DIGITS[number]
-    digits = []
-    while number:
-        number, rest = divmod(number, 36)
-        digits.append(_DIGITS[rest])
-    return "".join(reversed(digits))
-
-
 def _keys():
-    from django.conf import settings
-
     return (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ()))
 
 
@@ -76,9 +66,6 @@ def _keyed_states(purpose):
     keys = _keys()
     states = _STATES.get((purpose, keys))
     if states is None:
-        import hashlib
-        import hmac
-
         if len(_STATES) > 32:  # keys changed (tests override them): don't grow forever
             _STATES.clear()
         states = _STATES[purpose, keys] = tuple(
@@ -110,11 +97,11 @@ class LinkSigner:
     def sign(self, ident, *numbers):
         """A token for ``ident`` and up to 2 more numbers; ``None`` numbers are left out (``sign(id, None)`` is
         ``sign(id)``, as older callers wrote it)."""
-        payload = to_base36(ident)
+        payload = int_to_base36(ident)
         count = 1
         for number in numbers:
             if number is not None:
-                payload += "." + to_base36(number)
+                payload += "." + int_to_base36(number)
                 count += 1
         if count > MAX_NUMBERS:
             raise ValueError(f"a token carries at most {MAX_NUMBERS} numbers")
@@ -127,12 +114,12 @@ class LinkSigner:
         once): the click links of one delivery, ``trailing`` being the campaign id."""
         if len(trailing) > MAX_NUMBERS - 2:
             raise ValueError(f"a token carries at most {MAX_NUMBERS} numbers")
-        prefix = to_base36(ident) + "."
-        suffix = "".join("." + to_base36(number) for number in trailing)
+        prefix = int_to_base36(ident) + "."
+        suffix = "".join("." + int_to_base36(number) for number in trailing)
         state = self._states[0]
         tokens = []
         for number in numbers:
-            payload = prefix + (_DIGITS[number] if 0 <= number < 36 else to_base36(number)) + suffix
+            payload = prefix + int_to_base36(number) + suffix
             mac = state.copy()
             mac.update(payload.encode())
             tokens.append(payload + "." + mac.hexdigest()[:24])
@@ -140,8 +127,6 @@ class LinkSigner:
 
     def read_all(self, token):
         """All the numbers of a token, as a tuple of 1 to 3 ints, or raise InvalidToken. HMAC only: no database."""
-        import hmac
-
         if not isinstance(token, str) or len(token) > _MAX_TOKEN:
             raise InvalidToken("malformed")
         payload, _, signature = token.lower().rpartition(".")
@@ -153,7 +138,7 @@ class LinkSigner:
         if len(parts) > MAX_NUMBERS:
             raise InvalidToken("malformed")
         try:
-            return tuple(int(part, 36) for part in parts)
+            return tuple(base36_to_int(part) for part in parts)
         except ValueError as exc:
             raise InvalidToken("malformed") from exc
 

@@ -4,7 +4,6 @@ Builders return unsent ``EmailMultiAlternatives``; the tasks in ``tasks.py`` sen
 """
 
 import math
-import re
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup
@@ -12,26 +11,21 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from wagtail.models import Site
 from wagtail.rich_text import expand_db_html
 
 from ..conf import newsletter_settings
+from ..mail_text import fill_tags, html_to_text, one_line, prepare_for_text
 from .optin import confirmation_token
-
-# {{ first_name }} or {{ first_name|default:"there" }}; the editor stores them as plain text.
-_VARIABLE = re.compile(r"\{\{\s*(first_name|email)\s*(?:\|\s*default\s*:\s*(?:\"|&quot;)(.*?)(?:\"|&quot;)\s*)?\}\}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 def site_base_url():
     """``BASE_URL`` or the default Wagtail site's root URL, without a trailing slash."""
     base = newsletter_settings.BASE_URL
     if not base:
-        from wagtail.models import Site
-
         site = Site.objects.filter(is_default_site=True).first()
         base = site.root_url if site else ""
     return base.rstrip("/")
@@ -52,11 +46,6 @@ def consent_language(consent):
     return None
 
 
-def one_line(text):
-    """Editor-supplied text for a header: control characters (CR, LF…) collapse to spaces."""
-    return " ".join(_CONTROL.sub(" ", str(text)).split())
-
-
 def expiry_text():
     seconds = newsletter_settings.CONFIRMATION_MAX_AGE
     if seconds >= 86400:
@@ -70,21 +59,6 @@ def expiry_text():
     }
 
 
-def fill_variables(text, values, html=True):
-    """Replace ``{{ first_name }}`` and ``{{ email }}`` in ``text`` with ``values``, HTML-escaped
-    when ``text`` is HTML."""
-
-    def replace(match):
-        value = values.get(match.group(1))
-        if value:
-            return escape(value) if html else str(value)
-        default = match.group(2) or ""
-        # In HTML the default is escaped already (it comes from the editor's HTML).
-        return default if html else default.replace("&quot;", '"')
-
-    return _VARIABLE.sub(replace, text)
-
-
 def absolute_links(html, base):
     """Rich text links to the site's pages are relative ("/about/"): mail clients need absolute ones."""
     soup = BeautifulSoup(html, "html.parser")
@@ -94,22 +68,11 @@ def absolute_links(html, base):
     return str(soup)
 
 
-def html_to_text(html):
-    """A readable plain-text version of a small HTML fragment: paragraphs and "text (url)" links."""
-    soup = BeautifulSoup(html, "html.parser")
-    for anchor in soup.find_all("a", href=True):
-        text = anchor.get_text(" ", strip=True)
-        anchor.replace_with(f"{text} ({anchor['href']})" if text and text != anchor["href"] else anchor["href"])
-    for item in soup.find_all("li"):
-        item.insert(0, "- ")
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    blocks = soup.find_all(["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "div", "ul", "ol"])
-    for block in blocks:
-        block.append("\n\n" if block.name != "li" else "\n")
-    text = soup.get_text()
-    lines = [" ".join(line.split()) for line in text.splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+def body_text(body_html):
+    """The plain text of the mail's body (the editor's rich text): link targets written out, as newsletters do."""
+    soup = BeautifulSoup(body_html, "html.parser")
+    prepare_for_text(soup)
+    return html_to_text(str(soup)).strip()
 
 
 def _values(consent):
@@ -126,13 +89,14 @@ def build_confirmation_email(consent):
     form = consent.form
     base = site_base_url()
     values = _values(consent)
-    body_html = fill_variables(absolute_links(expand_db_html(form.email_body), base), values)
-    subject = one_line(fill_variables(form.email_subject, values, html=False))
+    # {{ first_name }} or {{ first_name|default:"there" }} and {{ email }}, written by the editor in the form's texts.
+    body_html = fill_tags(absolute_links(expand_db_html(form.email_body), base), values, in_html=True)
+    subject = one_line(fill_tags(form.email_subject, values))
     context = {
         "form": form,
         "subject": subject,
         "body_html": mark_safe(body_html),  # noqa: S308 - editor's rich text with escaped variable values
-        "body_text": html_to_text(body_html),
+        "body_text": body_text(body_html),
         "confirm_url": confirmation_url(consent),
         "button_label": form.email_button_label or _("Confirm"),
         "expiry_text": expiry_text(),

@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import css_inline
-from bs4 import BeautifulSoup, NavigableString
-from inscriptis import get_text
-from inscriptis.css_profiles import CSS_PROFILES
-from inscriptis.model.config import ParserConfig
+from bs4 import BeautifulSoup
 
+from ..mail_text import html_to_text, prepare_for_text
 from .links import LINK_MARKER_RE, Link, absolutise_images, mark_links
 from .merge_tags import HTML_TAG, PLAIN_TAG, available_variables, find_variables, malformed_tags, variable_problems
 
@@ -173,54 +171,6 @@ def cut_segments(text, tag_pattern, variables, with_links=True, unescape_default
     return tuple(segments)
 
 
-_LAYOUT_TAGS = ("table", "thead", "tbody", "tfoot", "tr", "td", "th")
-_BLANK_LINES = re.compile(r"\n{3,}")
-
-
-def _is_button(anchor):
-    classes = " ".join(anchor.get("class", [])).lower()
-    return anchor.get("role") == "button" or "button" in classes or "btn" in classes
-
-
-def _prepare_for_text(soup, links):
-    """Write each link's URL next to its label and flatten layout tables, so the text part reads top to bottom."""
-    for anchor in soup.find_all("a", href=True):
-        href = anchor["href"]
-        match = LINK_MARKER_RE.fullmatch(href)
-        label = links[int(match.group(1))].label if match else anchor.get_text(" ").strip()
-        if href.startswith("#"):
-            continue
-        if href.lower().startswith(("mailto:", "tel:")) and label and label in href:
-            continue
-        visible = anchor.get_text(" ").strip()
-        if _is_button(anchor):
-            anchor.clear()
-            anchor.append(NavigableString(f"{label}: {href}" if label else href))
-            anchor.wrap(soup.new_tag("p"))
-        elif not label or label == (links[int(match.group(1))].final_url if match else href):
-            anchor.clear()
-            anchor.append(NavigableString(href))
-        elif not visible:  # an image link: its alt text stands for it
-            anchor.clear()
-            anchor.append(NavigableString(f"{label} ({href})"))
-        else:
-            anchor.append(NavigableString(f" ({href})"))
-    for element in soup.find_all(_LAYOUT_TAGS):
-        element.name = "div"
-    for img in soup.find_all("img"):
-        img.decompose()
-
-
-_TEXT_CONFIG = ParserConfig(css=CSS_PROFILES["strict"].copy(), display_images=False, display_links=False)
-
-
-def html_to_text(document):
-    """A readable plain-text version of ``document`` (inscriptis: Apache-2.0)."""
-    text = get_text(document, _TEXT_CONFIG)
-    lines = [line.rstrip() for line in text.splitlines()]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip() + "\n"
-
-
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
@@ -248,7 +198,7 @@ def compile_email(
     links = mark_links(soup, base_url, utm=utm, utm_all_domains=utm_all_domains)
     absolutise_images(soup, base_url)
     inlined = _INLINER.inline(str(soup))
-    _prepare_for_text(soup, links)
+    prepare_for_text(soup, describe=lambda href: _described(href, links))
     text = html_to_text(str(soup))
 
     subject = " ".join((subject or "").split())
@@ -274,6 +224,15 @@ def compile_email(
         base_url=base_url or "",
         web_url=web_url or "",
     )
+
+
+def _described(href, links):
+    """(label, final URL) of a link of the table, which ``mark_links`` replaced by its marker; None for others."""
+    match = LINK_MARKER_RE.fullmatch(href)
+    if match is None:
+        return None
+    link = links[int(match.group(1))]
+    return link.label, link.final_url
 
 
 def _restore_links(document, links):

@@ -1,11 +1,10 @@
-"""Personalisation variables: the ``{{ name }}`` / ``{{ name|default:"text" }}`` syntax and the registry of names.
+"""Personalisation variables: the registry of names and the problems of the tags an email uses.
 
+The ``{{ name }}`` / ``{{ name|default:"text" }}`` syntax is ``mail_text``'s (confirmation mails use it too).
 Plain functions over plain data, except :func:`available_variables`, which reads the custom fields once.
 """
 
 import datetime
-import html
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -13,25 +12,8 @@ from django.utils import formats, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-# Whitespace as typed, or as a rich text editor may write it.
-_WS = r"(?:\s|&nbsp;|&#160;|&#xa0;)*"
-_NAME = r"(?P<name>[A-Za-z_][A-Za-z0-9_-]*)"
-# In plain text (subject, preheader, text part) quotes are quotes.
-_PLAIN_QUOTE = r"""(?P<quote>["'])"""
-# In HTML a rich text editor may have escaped them.
-_HTML_QUOTE = r"""(?P<quote>"|'|&quot;|&\#34;|&\#x22;|&\#39;|&\#x27;|&apos;)"""
-
-
-def _tag_pattern(quote):
-    return (
-        r"\{\{" + _WS + _NAME + _WS + r"(?:\|" + _WS + r"default" + _WS + ":" + _WS + quote
-        + r"(?P<default>.*?)(?P=quote))?" + _WS + r"\}\}"
-    )  # fmt: skip
-
-
-PLAIN_TAG = re.compile(_tag_pattern(_PLAIN_QUOTE), re.DOTALL)
-HTML_TAG = re.compile(_tag_pattern(_HTML_QUOTE), re.DOTALL)
-_ANY_TAG = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+from ..audience.models import Field
+from ..mail_text import HTML_TAG, PLAIN_TAG, FoundTag, find_variables, malformed_tags  # noqa: F401 (the syntax)
 
 # Variables whose value is a link: filled per recipient by the sender, never empty.
 LINK_VARIABLES = ("unsubscribe_url", "web_version_url")
@@ -52,15 +34,6 @@ class Variable:
     @property
     def tag(self):
         return "{{ " + self.name + " }}"
-
-
-@dataclass(frozen=True)
-class FoundTag:
-    """A merge tag found in a text: the variable's name, its default (None without one), its span."""
-
-    name: str
-    default: str | None
-    span: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -113,8 +86,6 @@ def standard_variables(language="", base_url=""):
 
 
 def _field_sample(field):
-    from ..audience.models import Field
-
     if field.default:
         return field.default
     if field.type == Field.Type.NUMBER:
@@ -130,8 +101,6 @@ def _field_sample(field):
 
 def available_variables(language="", base_url=""):
     """Every variable an email may use, by name: the standard ones and one per custom ``Field`` (one query)."""
-    from ..audience.models import Field
-
     variables = {variable.name: variable for variable in standard_variables(language, base_url)}
     for field in Field.objects.all():
         variables.setdefault(
@@ -146,27 +115,6 @@ def available_variables(language="", base_url=""):
             ),
         )
     return variables
-
-
-def find_variables(text, in_html=False):
-    """The merge tags in ``text`` as FoundTag(name, default, span), in order.
-
-    In HTML (``in_html=True``) the quotes of a default may be escaped (``&quot;``); the default comes back unescaped.
-    """
-    pattern = HTML_TAG if in_html else PLAIN_TAG
-    found = []
-    for match in pattern.finditer(text):
-        default = match.group("default")
-        if default is not None and in_html:
-            default = html.unescape(default)
-        found.append(FoundTag(match.group("name"), default, match.span()))
-    return found
-
-
-def malformed_tags(text, in_html=False):
-    """Texts between ``{{`` and ``}}`` that are not a valid merge tag (a typo would otherwise reach readers)."""
-    pattern = HTML_TAG if in_html else PLAIN_TAG
-    return [match.group(0) for match in _ANY_TAG.finditer(text) if not pattern.fullmatch(match.group(0))]
 
 
 def variable_problems(found, variables, malformed=()):

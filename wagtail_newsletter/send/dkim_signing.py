@@ -15,6 +15,8 @@ import time
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from ..mail_text import ascii_domain
+
 # Signed when present, in this order; "from" is named once more than it occurs (oversigning), so a second From
 # added in transit breaks the signature.
 SIGNED_HEADERS = (
@@ -110,8 +112,7 @@ class DkimSigner:
     """Signs messages for one domain with one key; make it once per campaign (key parsing is the slow part)."""
 
     def __init__(self, domain, selector, private_key_pem, headers=SIGNED_HEADERS):
-        domain = domain.strip().rstrip(".").lower()
-        domain = domain.encode("idna").decode("ascii") if not domain.isascii() else domain
+        domain = ascii_domain(domain.strip().rstrip(".").lower())
         if not _SELECTOR.match(domain) or not _SELECTOR.match(selector):
             raise ValueError(f"invalid DKIM domain or selector: {domain!r}, {selector!r}")
         self.domain = domain

@@ -18,8 +18,12 @@ import secrets
 import time
 from email.utils import format_datetime
 
+from django.conf import settings
+from django.utils.http import int_to_base36
+
 from ..conf import newsletter_settings
-from ..tokens import InvalidToken, LinkSigner, to_base36
+from ..mail_text import ascii_domain
+from ..tokens import InvalidToken, LinkSigner
 from .quoted_printable import QuotedPrintableCache, qp_line  # noqa: F401 (part of this module's face)
 
 MAX_LINE = 78
@@ -101,9 +105,7 @@ def format_address(name, address, header_name):
         raise ValueError(f"invalid email address: {address!r}")
     if not local.isascii():
         raise UnencodableAddress(f"address needs SMTPUTF8: {address!r}")
-    if not domain.isascii():
-        domain = domain.encode("idna").decode("ascii")
-    address = f"{local}@{domain}"
+    address = f"{local}@{ascii_domain(domain)}"
     name = one_line(name)
     if not name:
         return f"{header_name}: {address}"
@@ -122,9 +124,7 @@ def phrase(name, used):
 def make_list_id(domain, label=None, name=""):
     """An RFC 2919 List-Id value: ``name <label.domain>`` (label: the SENDER_ID setting by default)."""
     label = _LABEL.sub("-", (label or newsletter_settings.SENDER_ID).lower()).strip("-") or "newsletter"
-    domain = one_line(domain).lower().rstrip(".")
-    if not domain.isascii():
-        domain = domain.encode("idna").decode("ascii")
+    domain = ascii_domain(one_line(domain).lower().rstrip("."))
     name = one_line(name)
     return f"{name} <{label}.{domain}>" if name else f"<{label}.{domain}>"
 
@@ -275,16 +275,12 @@ class MessageIds:
     """Stable Message-IDs: ``<base36 id>.<64-bit HMAC>@domain``, the same for every retry, in every process."""
 
     def __init__(self, domain):
-        from django.conf import settings
-
-        self.domain = one_line(domain).lower()
-        if not self.domain.isascii():
-            self.domain = self.domain.encode("idna").decode("ascii")
+        self.domain = ascii_domain(one_line(domain).lower())
         key = hashlib.sha256(f"wagtail_newsletter.message-id:{settings.SECRET_KEY}".encode()).digest()
         self._state = hmac.new(key, digestmod="sha256")
 
     def __call__(self, delivery_id):
-        payload = to_base36(delivery_id)
+        payload = int_to_base36(delivery_id)
         mac = self._state.copy()
         mac.update(payload.encode("ascii"))
         signature = base64.b32encode(mac.digest()[:10]).decode("ascii").lower()

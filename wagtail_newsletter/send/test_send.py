@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 from ..audience.fields import InvalidValue, normalise_email
 from ..compose.compiled import compile_page
 from ..compose.personalise import personalise, sample_recipient
+from ..mail_text import one_line
 from .outgoing import Sender, sender_of
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,6 @@ MAX_TEST_ADDRESSES = 10
 SUBJECT_PREFIX = "[TEST] "
 TEST_HEADER = "X-Newsletter-Test"
 _SEPARATORS = re.compile(r"[,;\s]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 def parse_test_addresses(raw):
@@ -59,11 +59,6 @@ def parse_test_addresses(raw):
             % {"max": MAX_TEST_ADDRESSES, "count": len(addresses)}
         )
     return addresses
-
-
-def one_line(text):
-    """Text bound for a header: control characters (CR, LF…) collapse to spaces."""
-    return " ".join(_CONTROL.sub(" ", str(text or "")).split())
 
 
 def sender_problems(page):

@@ -23,6 +23,7 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.log_actions import log
 
+from ...mail_text import ascii_domain
 from ...send.dkim_signing import dns_name, dns_record, generate_private_key, load_private_key, public_key_der
 from ...send.models import SenderDomain
 
@@ -32,13 +33,11 @@ _SELECTOR = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 
 
 def clean_domain(value):
-    """A domain as typed -> lower-case ASCII hostname (IDNA for non-ASCII), or ValidationError."""
-    value = (value or "").strip().rstrip(".").lower()
-    if value and not value.isascii():
-        try:
-            value = value.encode("idna").decode("ascii")
-        except UnicodeError:
-            value = ""
+    """A domain as typed -> lower-case ASCII hostname (IDNA 2008 for non-ASCII), or ValidationError."""
+    try:
+        value = ascii_domain((value or "").strip().rstrip(".").lower())
+    except UnicodeError:
+        value = ""
     if len(value) > 253 or not _HOSTNAME.match(value) or value.rsplit(".", 1)[1].isdigit():
         raise ValidationError(_("Enter a domain name such as example.org (no address, no “https://”)."))
     return value
