@@ -27,6 +27,12 @@ def qp_line(line):
             data = data[:-1] + b"=20"
     else:
         data = binascii.b2a_qp(line.encode("utf-8", "surrogatepass"), istext=True).replace(b"=\n", b"")
+    return _soft_break(data)
+
+
+def _soft_break(data):
+    """Quoted-printable bytes of one line, soft-broken into lines of at most 75 characters plus the "=" (never
+    encoded again: a second pass would turn "=3D" into "=3D3D")."""
     chunks = _QP_CHUNK.findall(data) if len(data) > 75 else [data]
     if chunks[-1] == b".":
         chunks[-1] = b"=2E"
@@ -42,7 +48,7 @@ def _qp_urls(urls):
         data = joined.encode("ascii")
         if len(data.translate(None, _ASCII_CONTROLS)) == len(data) - len(urls) + 1:  # only the separators
             encoded = data.replace(b"=", b"=3D").split(b"\n")
-            return [url if len(url) <= 75 else qp_line(url.decode()) for url in encoded]
+            return [url if len(url) <= 75 else _soft_break(url) for url in encoded]
     return [qp_line(url) for url in urls]
 
 
