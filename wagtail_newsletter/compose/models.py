@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import models
 from django.http import HttpResponse
+from django.utils.translation import get_supported_language_variant
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList, TabbedInterface
 from wagtail.fields import StreamField
@@ -25,7 +26,11 @@ def language_choices():
 
 
 def default_language():
-    return settings.LANGUAGE_CODE
+    """LANGUAGE_CODE as one of LANGUAGES: a `wagtail start` project's "en-us" is "en" in Django's default LANGUAGES."""
+    try:
+        return get_supported_language_variant(settings.LANGUAGE_CODE)
+    except LookupError:
+        return settings.LANGUAGE_CODE
 
 
 def validate_one_line(value):
