@@ -1,4 +1,4 @@
-"""Follow-up campaigns (send/follow_up.py and the wizard): exact audiences for non-openers, non-clickers and
+"""Follow-up campaigns (growth/follow_ups.py and the wizard): exact audiences for non-openers, non-clickers and
 newcomers, built from events through the aggregation; one INSERT … SELECT to plan them; the way through the send
 wizard; refusals."""
 
@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from wagtail_newsletter.audience.models import Status, Subscriber
-from wagtail_newsletter.send import campaigns, follow_up
+from wagtail_newsletter.growth import follow_ups
+from wagtail_newsletter.send import campaigns
 from wagtail_newsletter.send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, FollowUp
 from wagtail_newsletter.send.planner import plan_deliveries
 from wagtail_newsletter.track.models import Agent, Event, EventKind
@@ -76,8 +77,8 @@ EXPECTED = {
 
 @pytest.mark.parametrize("kind", list(EXPECTED))
 def test_follow_up_audiences_are_exact(original, admin_user, kind):
-    assert names(follow_up.preview_recipients(original, kind)) == EXPECTED[kind]
-    draft = follow_up.create_follow_up(original, kind, admin_user)
+    assert names(follow_ups.preview_recipients(original, kind)) == EXPECTED[kind]
+    draft = follow_ups.create_follow_up(original, kind, admin_user)
     assert (draft.follow_up_of, draft.follow_up, draft.status) == (original, kind, CampaignStatus.DRAFT)
     assert draft.revision_id == original.revision_id and draft.subject == original.subject
     assert names(campaigns.campaign_recipients(draft)) == EXPECTED[kind]
@@ -92,7 +93,7 @@ def test_follow_up_audiences_are_exact(original, admin_user, kind):
 def test_people_unsubscribed_or_deleted_since_are_left_out(original, admin_user):
     Subscriber.objects.filter(email="gil@example.net").update(status=Status.BOUNCED)
     Subscriber.all_objects.filter(email="cid@example.net").update(deleted_at=timezone.now())
-    assert names(follow_up.preview_recipients(original, FollowUp.NON_OPENERS)) == ["ida"]
+    assert names(follow_ups.preview_recipients(original, FollowUp.NON_OPENERS)) == ["ida"]
 
 
 def test_newcomers_respect_the_groups_and_earlier_follow_ups(archive, admin_user, audience):
@@ -109,17 +110,17 @@ def test_newcomers_respect_the_groups_and_earlier_follow_ups(archive, admin_user
     subscribe("ron@example.net", audience["readers"])
     subscribe("sam@example.net", audience["friends"])
     subscribe("ted@example.net", audience["readers"], audience["friends"])
-    assert names(follow_up.preview_recipients(campaign, FollowUp.NEWCOMERS)) == ["ron"]
+    assert names(follow_ups.preview_recipients(campaign, FollowUp.NEWCOMERS)) == ["ron"]
 
-    first = follow_up.create_follow_up(campaign, FollowUp.NEWCOMERS, admin_user)
+    first = follow_ups.create_follow_up(campaign, FollowUp.NEWCOMERS, admin_user)
     assert list(first.include_groups.all()) == [audience["readers"]]
     assert list(first.exclude_groups.all()) == [audience["friends"]]
     campaigns.send_now(first, admin_user)
     first.refresh_from_db()
     assert planned(first) == ["ron"]
     subscribe("una@example.net", audience["readers"])
-    second = follow_up.create_follow_up(first, FollowUp.NEWCOMERS, admin_user)
-    assert follow_up.campaign_chain_ids(second) == [second.pk, first.pk, campaign.pk]
+    second = follow_ups.create_follow_up(first, FollowUp.NEWCOMERS, admin_user)
+    assert follow_ups.campaign_chain_ids(second) == [second.pk, first.pk, campaign.pk]
     assert names(campaigns.campaign_recipients(second)) == ["una"]  # not ann, who got the first campaign
 
 
@@ -163,7 +164,7 @@ def test_a_follow_up_matching_nobody_is_refused_at_step_one(sender_client, origi
     Subscriber.objects.filter(email__in=["cid@example.net", "gil@example.net", "ida@example.net"]).update(
         status=Status.UNSUBSCRIBED
     )
-    draft = follow_up.create_follow_up(original, FollowUp.NON_OPENERS, admin_user)
+    draft = follow_ups.create_follow_up(original, FollowUp.NON_OPENERS, admin_user)
     response = sender_client.post(campaigns_url("send_recipients", draft.pk), {"name": "Again"})
     assert response.status_code == 200 and "Nobody would get this follow-up" in response.content.decode()
 
@@ -180,10 +181,10 @@ def test_refusals(sender_client, editor_without_page_rights, original):
     assert Campaign.objects.filter(follow_up_of=original).count() == 0
 
     draft = Campaign.objects.create(name="Not sent", page=original.page, revision=original.revision)
-    with pytest.raises(follow_up.FollowUpError):
-        follow_up.create_follow_up(draft, FollowUp.NON_OPENERS)
-    with pytest.raises(follow_up.FollowUpError):
-        follow_up.create_follow_up(original, "everyone")
+    with pytest.raises(follow_ups.FollowUpError):
+        follow_ups.create_follow_up(draft, FollowUp.NON_OPENERS)
+    with pytest.raises(follow_ups.FollowUpError):
+        follow_ups.create_follow_up(original, "everyone")
     response = sender_client.post(f"/admin/newsletter/campaigns/{draft.pk}/follow-up/non_openers/")
     assert response.status_code == 302 and not Campaign.objects.filter(follow_up_of=draft).exists()
 
@@ -197,16 +198,16 @@ def test_the_follow_up_keeps_the_original_version(original, admin_user):
     page = original.page.specific
     page.subject = "Changed since"
     page.save_revision()
-    draft = follow_up.create_follow_up(original, FollowUp.NON_CLICKERS, admin_user)
+    draft = follow_ups.create_follow_up(original, FollowUp.NON_CLICKERS, admin_user)
     assert draft.revision_id == original.revision_id and draft.subject == original.subject
     Campaign.objects.filter(pk=original.pk).update(revision=None)
     original.refresh_from_db()
-    draft = follow_up.create_follow_up(original, FollowUp.NON_CLICKERS, admin_user)
+    draft = follow_ups.create_follow_up(original, FollowUp.NON_CLICKERS, admin_user)
     assert draft.revision_id == page.latest_revision_id
 
 
 def test_a_follow_up_whose_original_was_deleted_goes_to_nobody(original, admin_user):
-    draft = follow_up.create_follow_up(original, FollowUp.NON_OPENERS, admin_user)
+    draft = follow_ups.create_follow_up(original, FollowUp.NON_OPENERS, admin_user)
     original.delete()
     draft.refresh_from_db()
     assert draft.follow_up_of is None and campaigns.count_recipients_of(draft) == 0
@@ -218,4 +219,4 @@ def test_timing_rule_makes_an_early_open_machine(original, admin_user):
     gil = deliveries(original)["gil@example.net"]
     Event.objects.create(campaign=original, delivery=gil, kind=EventKind.OPEN, at=gil.sent_at + timedelta(seconds=1))
     fold()
-    assert "gil" in names(follow_up.preview_recipients(original, FollowUp.NON_OPENERS))
+    assert "gil" in names(follow_ups.preview_recipients(original, FollowUp.NON_OPENERS))

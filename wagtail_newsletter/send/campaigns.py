@@ -16,9 +16,9 @@ from wagtail.permissions import policy_registry
 from ..compose.checks import ERROR, preflight
 from ..compose.compiled import compile_page
 from ..conf import newsletter_settings
-from . import credits, dispatch, follow_up
+from . import credits, dispatch
 from .models import Campaign, CampaignStatus, Delivery, DeliveryStatus
-from .planner import count_recipients, plan_deliveries, recipients  # noqa: F401 (part of the public face)
+from .planner import campaign_recipients, count_recipients, plan_deliveries, recipients  # noqa: F401 (public face)
 
 logger = logging.getLogger(__name__)
 
@@ -83,17 +83,6 @@ def set_audience(campaign, all_subscribers, include_group_ids=(), exclude_group_
     campaign.save(update_fields=["all_subscribers"])
     campaign.include_groups.set([] if all_subscribers else include_group_ids)
     campaign.exclude_groups.set(exclude_group_ids)
-
-
-def campaign_recipients(campaign):
-    """Who ``campaign`` goes to if it starts now: its groups, or its part of an earlier campaign's audience."""
-    if campaign.follow_up:
-        return follow_up.follow_up_recipients(campaign)
-    return recipients(
-        campaign.all_subscribers,
-        list(campaign.include_groups.values_list("pk", flat=True)),
-        list(campaign.exclude_groups.values_list("pk", flat=True)),
-    )
 
 
 def compile_campaign(campaign):

@@ -1,5 +1,6 @@
 """Who receives a campaign: the recipients query, and one set-based ``INSERT … SELECT`` of the deliveries."""
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import Exists, F, OuterRef
 
@@ -21,6 +22,30 @@ def recipients(all_subscribers, include_group_ids=(), exclude_group_ids=()):
     return queryset
 
 
+# A follow-up goes to part of an earlier campaign's audience, chosen by what people did with it: tracking data, two
+# floors up. The growth floor computes it and hands its function here (``AppConfig.ready``).
+_follow_up_recipients = None
+
+
+def set_follow_up_audience(recipients_of):
+    """``recipients_of(campaign)``: the subscribers a follow-up campaign goes to, as a queryset."""
+    global _follow_up_recipients
+    _follow_up_recipients = recipients_of
+
+
+def campaign_recipients(campaign):
+    """Who ``campaign`` goes to if it starts now: its groups, or its part of an earlier campaign's audience."""
+    if campaign.follow_up:
+        if _follow_up_recipients is None:
+            raise ImproperlyConfigured("wagtail_newsletter is not ready: its AppConfig.ready() sets the follow-ups")
+        return _follow_up_recipients(campaign)
+    return recipients(
+        campaign.all_subscribers,
+        list(campaign.include_groups.values_list("pk", flat=True)),
+        list(campaign.exclude_groups.values_list("pk", flat=True)),
+    )
+
+
 def count_recipients(all_subscribers, include_group_ids=(), exclude_group_ids=()):
     if not all_subscribers and not include_group_ids:
         return 0
@@ -32,8 +57,6 @@ def plan_deliveries(campaign):
 
     Idempotent: the unique (campaign, subscriber) constraint makes a second run add only newcomers.
     """
-    from .campaigns import campaign_recipients
-
     query = campaign_recipients(campaign).order_by().values(recipient_id=F("pk")).query
     select_sql, params = query.sql_with_params()
     table = connection.ops.quote_name(Delivery._meta.db_table)

@@ -22,7 +22,7 @@ from wagtail.admin.ui.tables import Column, DateColumn, NumberColumn
 from wagtail.admin.views.reports import ReportView
 from wagtail.admin.viewsets.base import ViewSet
 
-from ...send import follow_up
+from ...growth import follow_ups
 from ...send.links import is_web
 from ...send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, FollowUp
 from ...track import aggregate
@@ -334,7 +334,7 @@ def follow_up_links(campaign, user=None):
     if user is not None and not can_send(user):
         return []
     return [
-        (str(FOLLOW_UP_LABELS[kind]), follow_up_url(campaign, kind)) for kind in follow_up.available_kinds(campaign)
+        (str(FOLLOW_UP_LABELS[kind]), follow_up_url(campaign, kind)) for kind in follow_ups.available_kinds(campaign)
     ]
 
 

@@ -22,8 +22,8 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import HeaderButton
 
+from ...growth import follow_ups
 from ...send import campaigns as lifecycle
-from ...send import follow_up
 from ...send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from ..permissions import CAMPAIGN_VIEW_ACTIONS, can_send, may_view_campaigns
 from . import entry, wizard
@@ -34,7 +34,7 @@ def audience_description(campaign):
     """ "All subscribers", "Members of A, B", each followed by "except members of C" when some are excluded; a
     follow-up's own audience ("Recipients of “Spring” who did not open it…")."""
     if campaign.follow_up:
-        return follow_up.describe(campaign)
+        return follow_ups.describe(campaign)
     included = ", ".join(group.name for group in campaign.include_groups.all())
     excluded = ", ".join(group.name for group in campaign.exclude_groups.all())
     text = _("All subscribers") if campaign.all_subscribers else _("Members of %(groups)s") % {"groups": included}

@@ -10,7 +10,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
-from ...send import follow_up
+from ...growth import follow_ups
 from ...send.models import Campaign, FollowUp
 from ...track import aggregate
 from ..compose.pages import NewsletterEditMenuItem
@@ -92,23 +92,23 @@ class FollowUpView(SendPermissionMixin, WagtailAdminTemplateMixin, TemplateView)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        available = self.kind in follow_up.available_kinds(self.campaign)
+        available = self.kind in follow_ups.available_kinds(self.campaign)
         context.update(
             campaign=self.campaign,
             available=available,
-            audience=follow_up.describe_kind(self.campaign, self.kind),
-            count=follow_up.preview_recipients(self.campaign, self.kind).count() if available else 0,
+            audience=follow_ups.describe_kind(self.campaign, self.kind),
+            count=follow_ups.preview_recipients(self.campaign, self.kind).count() if available else 0,
             back_url=url("detail", self.campaign.pk),
         )
         return context
 
     def post(self, request, pk, kind):
-        if self.kind not in follow_up.available_kinds(self.campaign):
+        if self.kind not in follow_ups.available_kinds(self.campaign):
             messages.error(request, _("This follow-up is not available for this campaign."))
             return redirect(url("detail", self.campaign.pk))
         try:
-            draft = follow_up.create_follow_up(self.campaign, self.kind, request.user)
-        except follow_up.FollowUpError as error:
+            draft = follow_ups.create_follow_up(self.campaign, self.kind, request.user)
+        except follow_ups.FollowUpError as error:
             messages.error(request, str(error))
             return redirect(url("detail", self.campaign.pk))
         return redirect(url("send_recipients", draft.pk))

@@ -22,8 +22,8 @@ from django.views.generic import FormView, TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...compose.checks import ERROR, WARNING, preflight
+from ...growth import follow_ups
 from ...send import campaigns as lifecycle
-from ...send import follow_up
 from ...send.models import Campaign, CampaignStatus
 from ..compose.pages import is_newsletter_page, no_revision_message
 from ..permissions import can_send
@@ -195,7 +195,7 @@ class RecipientsView(WizardStepMixin, FormView):
         context = super().get_context_data(**kwargs)
         context.update(count_url=url("count"), count=self.campaign_count())
         if self.campaign.follow_up:
-            context.update(follow_up_audience=follow_up.describe(self.campaign), count_url=None)
+            context.update(follow_up_audience=follow_ups.describe(self.campaign), count_url=None)
         return context
 
     def campaign_count(self):
@@ -340,7 +340,7 @@ class ConfirmView(WizardStepMixin, TemplateView):
             zone=timezone.get_current_timezone_name(),
             groups=list(self.campaign.include_groups.all()),
             excluded=[] if self.campaign.follow_up else list(self.campaign.exclude_groups.all()),
-            follow_up_audience=follow_up.describe(self.campaign) if self.campaign.follow_up else "",
+            follow_up_audience=follow_ups.describe(self.campaign) if self.campaign.follow_up else "",
             submit_button_label=_("Schedule") if self.when else _("Send now"),
             submit_button_active_label=_("Starting…"),
         )

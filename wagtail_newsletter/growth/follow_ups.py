@@ -11,16 +11,18 @@ A follow-up is a draft campaign with ``follow_up_of`` (the earlier campaign) and
 Everyone must still be subscribed (and not deleted) when the follow-up is planned. Each audience is one queryset of
 subscribers with ``EXISTS`` / ``NOT EXISTS`` subqueries, so ``plan_deliveries`` stays one ``INSERT … SELECT``.
 
-``send`` never imports ``track``: the activity table is looked up by its model label.
+A follow-up is a segment of an earlier audience by what people did with it, so it lives on the growth floor, above
+tracking; ``send`` plans its deliveries through ``follow_up_recipients``, which ``AppConfig.ready`` hands to
+``send.planner.set_follow_up_audience``.
 """
 
-from django.apps import apps
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
-from .models import Campaign, Delivery, DeliveryStatus, FollowUp
-from .planner import recipients
+from ..send.models import Campaign, Delivery, DeliveryStatus, FollowUp
+from ..send.planner import recipients
+from ..track.models import Activity
 
 # Fields copied from the earlier campaign: what it sent and how (its audience too, for newcomers).
 COPIED_FIELDS = (
@@ -38,10 +40,6 @@ COPIED_FIELDS = (
 
 class FollowUpError(Exception):
     """A follow-up that can't be made; the message is for the editor."""
-
-
-def _activity_model():
-    return apps.get_model("wagtail_newsletter", "Activity")
 
 
 def can_follow_up(campaign):
@@ -138,7 +136,7 @@ def audience(original, kind, groups_of):
         acted = {"first_click_at__isnull": False}
     else:
         return recipients(True).none()
-    human = _activity_model().objects.filter(delivery=OuterRef("pk"), **acted)
+    human = Activity.objects.filter(delivery=OuterRef("pk"), **acted)
     missed = Delivery.objects.filter(campaign=original, subscriber=OuterRef("pk"), status=DeliveryStatus.SENT).exclude(
         Exists(human)
     )
