@@ -109,8 +109,17 @@ def test_unreadable_upload_shows_the_error_and_stores_nothing(admin_client, cont
 def test_upload_over_the_size_limit_is_refused(admin_client, settings):
     settings.WAGTAIL_NEWSLETTER = {**settings.WAGTAIL_NEWSLETTER, "IMPORT_MAX_UPLOAD_BYTES": 50}
     response = upload(admin_client)
-    assert "larger than" in response.content.decode()
+    assert "larger than 50\xa0bytes" in response.content.decode()
     assert not ImportJob.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "limit, text", [(200 * 1024 * 1024, "200\xa0MB"), (1536 * 1024, "1.5\xa0MB"), (3 * 1024**3, "3\xa0GB")]
+)
+def test_upload_page_states_the_size_limit_as_people_write_it(admin_client, settings, limit, text):
+    settings.WAGTAIL_NEWSLETTER = {**settings.WAGTAIL_NEWSLETTER, "IMPORT_MAX_UPLOAD_BYTES": limit}
+    page = admin_client.get(reverse("newsletter_import:upload")).content.decode()
+    assert f"of at most {text}." in page
 
 
 @pytest.fixture

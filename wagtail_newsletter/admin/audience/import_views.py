@@ -15,6 +15,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
+from django.utils.html import avoid_wrapping
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView, View
@@ -40,10 +41,8 @@ WHOLE_UNITS = ((1024**3, gettext_lazy("%s GB")), (1024**2, gettext_lazy("%s MB")
 
 def size_text(size):
     """A byte count as people write it: "200 MB" where ``filesizeformat`` says "200.0 MB"."""
-    for unit, text in WHOLE_UNITS:
-        if size >= unit and size % unit == 0:
-            return text % (size // unit)
-    return filesizeformat(size)
+    unit, text = next(((unit, text) for unit, text in WHOLE_UNITS if size >= unit), (1, None))
+    return avoid_wrapping(text % (size // unit)) if text and size % unit == 0 else filesizeformat(size)
 
 
 def can_import(user):
