@@ -39,6 +39,34 @@ def test_every_invalid_address_is_named():
     assert "not-an-address" in str(error.value) and "also@bad" in str(error.value)
 
 
+def test_addresses_on_special_use_domains_are_accepted_for_tests():
+    raw = "Admin@Example.TEST, root@localhost, ann@box.local"
+    assert parse_test_addresses(raw) == ["admin@example.test", "root@localhost", "ann@box.local"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["also@bad", "a@b@example.test", "ann@-box.test", "ann@.test", "qa@example.test\r\nBcc: eve@example.org",
+     "<qa@example.test>", "qa@example.test\x00"],
+)  # fmt: skip
+def test_invalid_or_injected_addresses_stay_refused_on_special_use_domains(raw):
+    with pytest.raises(InvalidValue):
+        parse_test_addresses(raw)
+
+
+def test_editor_with_a_local_test_address_gets_the_prefilled_test(
+    admin_client, admin_user, newsletter, smtp_server, django_capture_on_commit_callbacks
+):
+    admin_user.email = "admin@example.test"
+    admin_user.save()
+    assert 'admin@example.test</textarea>' in admin_client.get(send_test_url(newsletter)).content.decode()
+    response, _callbacks = post_test(
+        admin_client, newsletter, django_capture_on_commit_callbacks, addresses=admin_user.email
+    )
+    assert response.status_code == 302
+    assert smtp_server.wait_for(1)[0]["to"] == ["admin@example.test"]
+
+
 def test_more_than_ten_addresses_are_refused():
     raw = ",".join(f"qa{n}@example.org" for n in range(MAX_TEST_ADDRESSES + 1))
     with pytest.raises(InvalidValue):
