@@ -5,6 +5,9 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.snippets.blocks import SnippetChooserBlock
 
+from .signup_form import SignupForm
+from .subscription_form import SubscriptionForm
+
 
 def count_view(snippet, context):
     """Count one view of ``snippet`` when it is shown on a live page to a visitor.
@@ -13,8 +16,6 @@ def count_view(snippet, context):
     (admin block previews) do not count. One atomic UPDATE: concurrent views never overwrite
     each other.
     """
-    from .subscription_form import SubscriptionForm
-
     request = context.get("request")
     page = context.get("page")
     if request is None or getattr(request, "is_preview", False) or getattr(request, "is_dummy", False):
@@ -34,8 +35,6 @@ class SubscriptionFormBlock(blocks.StructBlock):
         template = "wagtail_newsletter/blocks/subscription_form_block.html"
 
     def get_context(self, value, parent_context=None):
-        from .signup_form import SignupForm
-
         context = super().get_context(value, parent_context=parent_context)
         snippet = value.get("form")
         if snippet is not None:

@@ -92,7 +92,7 @@ def coerce_field_value(field, raw):
 
     Returns None for an empty value; raises InvalidValue with a message naming the field.
     """
-    from .models import Field
+    from .models import Field  # cycle: models.py imports RESERVED_KEYS from here
 
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None

@@ -3,11 +3,14 @@
 import hashlib
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .fields import RESERVED_KEYS
 
 
 class Status(models.TextChoices):
@@ -87,10 +90,6 @@ class Field(models.Model):
         return [line.strip() for line in self.choices.splitlines() if line.strip()]
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
-        from .fields import RESERVED_KEYS
-
         if self.key in RESERVED_KEYS:
             raise ValidationError({"key": _("'%(key)s' is a built-in subscriber field.") % {"key": self.key}})
         if self.type == self.Type.CHOICE and not self.choice_list:

@@ -12,6 +12,8 @@ from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
 
+from .rendering import email_image
+
 # Rich-text features that mail clients render reliably.
 # "newsletter-variable" is the toolbar control that inserts a personalisation variable (admin/compose/editor.py).
 RICH_TEXT_FEATURES = ["bold", "italic", "link", "ol", "ul", "h2", "h3", "newsletter-variable"]
@@ -76,8 +78,6 @@ class ImageBlock(EmailBlockMixin, blocks.StructBlock):
         return value
 
     def get_context(self, value, parent_context=None):
-        from .rendering import email_image
-
         context = super().get_context(value, parent_context=parent_context)
         context["email_image"] = email_image(value.get("image"), context["content_width"])
         return context
@@ -162,8 +162,6 @@ class ArticleTeaserBlock(EmailBlockMixin, blocks.StructBlock):
         template = "wagtail_newsletter/compose/blocks/article_teaser.html"
 
     def get_context(self, value, parent_context=None):
-        from .rendering import email_image
-
         context = super().get_context(value, parent_context=parent_context)
         page = value.get("page")
         specific = page.specific if page is not None else None

@@ -14,7 +14,17 @@ from bs4 import BeautifulSoup
 
 from ..mail_text import html_to_text, prepare_for_text
 from .links import LINK_MARKER_RE, Link, absolutise_images, mark_links
-from .merge_tags import HTML_TAG, PLAIN_TAG, available_variables, find_variables, malformed_tags, variable_problems
+from .merge_tags import (
+    HTML_TAG,
+    PLAIN_TAG,
+    Problem,
+    available_variables,
+    find_variables,
+    malformed_tags,
+    variable_problems,
+)
+from .rendering import base_url as configured_base_url
+from .rendering import render_email_document
 
 
 class VariableSlot(NamedTuple):
@@ -83,8 +93,6 @@ class CompiledEmail:
 
     @classmethod
     def from_dict(cls, data):
-        from .merge_tags import Problem
-
         kinds = {"VariableSlot": VariableSlot, "LinkSlot": LinkSlot}
 
         def segments(items):
@@ -241,10 +249,8 @@ def _restore_links(document, links):
 
 def page_base_url(page, request=None):
     """The absolute root the email's relative links are resolved against."""
-    from .rendering import base_url
-
-    if base_url():
-        return base_url()
+    if configured_base_url():
+        return configured_base_url()
     site = page.get_site() if hasattr(page, "get_site") else None
     if site is not None:
         return site.root_url.rstrip("/")
@@ -255,8 +261,6 @@ def page_base_url(page, request=None):
 
 def compile_page(page_or_revision, request=None, variables=None):
     """Render a NewsletterPage (or a revision of one) once and compile it with the page's email settings."""
-    from .rendering import render_email_document
-
     page = page_or_revision.as_object() if hasattr(page_or_revision, "as_object") else page_or_revision
     document = render_email_document(page, request=request)
     base_url = page_base_url(page, request)

@@ -17,7 +17,12 @@ from wagtail.fields import StreamField
 from wagtail.models import Page
 
 from ..audience.fields import InvalidValue, clean_text
+from ..conf import newsletter_settings
+from . import rendering, themes
 from .blocks import newsletter_blocks
+from .compiled import compile_page, page_base_url
+from .personalise import personalise, sample_recipient
+from .sharing import share_links
 from .themes import DEFAULT_THEME, theme_choices
 
 
@@ -55,31 +60,21 @@ class NewsletterPageMixin:
         return self.utm_campaign or self.slug
 
     def get_theme(self):
-        from .themes import get_theme
-
-        return get_theme(self.theme)
+        return themes.get_theme(self.theme)
 
     def render_email_document(self, request=None):
         """The full HTML document with merge tags as typed (see ``rendering.render_email_document``)."""
-        from .rendering import render_email_document
-
-        return render_email_document(self, request=request)
+        return rendering.render_email_document(self, request=request)
 
     def personalised_for(self, recipient):
         """The newsletter as ``personalise`` makes it for ``recipient`` (a Subscriber or a mapping).
 
         Compiled without the request, like a send: the preview is byte-for-byte what that recipient would get.
         """
-        from .compiled import compile_page
-        from .personalise import personalise
-
         return personalise(compile_page(self), recipient)
 
     def preview_recipient(self):
         """The subscriber chosen in "Preview as", else the sample recipient."""
-        from .compiled import page_base_url
-        from .personalise import sample_recipient
-
         subscriber = getattr(self, "preview_subscriber", None)
         return subscriber or sample_recipient(language=self.language, base_url=page_base_url(self))
 
@@ -214,8 +209,6 @@ class NewsletterIndexPage(Page):
         return NewsletterPage.objects.live().public().child_of(self).order_by("-first_published_at", "-pk")
 
     def get_context(self, request, *args, **kwargs):
-        from .sharing import share_links
-
         context = super().get_context(request, *args, **kwargs)
         page_obj = Paginator(self.get_newsletters(), self.per_page).get_page(request.GET.get("page"))
         context["page_obj"] = page_obj
@@ -223,8 +216,6 @@ class NewsletterIndexPage(Page):
             {"page": newsletter, "url": newsletter.get_full_url(request), "share": share_links(newsletter, request)}
             for newsletter in page_obj
         ]
-        from ..conf import newsletter_settings
-
         context["base_template"] = newsletter_settings.BASE_TEMPLATE
         return context
 

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ..mail_text import ascii_domain
+from .models import SenderDomain
 
 # Signed when present, in this order; "from" is named once more than it occurs (oversigning), so a second From
 # added in transit breaks the signature.
@@ -193,8 +194,6 @@ def _split_keep(text, separator):
 def sender_domain_signer(email_address):
     """A DkimSigner for the SenderDomain of ``email_address`` (exact domain first, then its parent domains), or
     None when no sender domain with a key covers it."""
-    from .models import SenderDomain
-
     domain = email_address.rpartition("@")[2].strip().rstrip(".").lower()
     if not domain:
         return None

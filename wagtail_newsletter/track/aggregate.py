@@ -22,7 +22,7 @@ from django.utils import timezone
 from ..conf import newsletter_settings
 from ..send.links import campaign_compiled, is_web
 from ..send.models import Campaign
-from . import rules
+from . import delivery_counts, rules
 from .bulk_sql import fetch, upsert
 from .models import Activity, AggregationState, CampaignStats, Event, EventKind, LinkActivity, LinkStats, TimelineBucket
 
@@ -126,8 +126,6 @@ def refresh(budget_seconds=None):
 def scheduled_aggregate():
     """The django-q2 schedule's task (every minute): a run that ends before the next one is due, then the listings'
     copies of the delivery counts."""
-    from . import delivery_counts
-
     folded = aggregate(budget_seconds=SCHEDULED_BUDGET_SECONDS)
     delivery_counts.refresh()
     return folded

@@ -8,6 +8,8 @@ from django.utils.translation import gettext as _
 from wagtail.admin.action_menu import ActionMenuItem
 from wagtail.models import Page
 
+from ...compose.checks import preflight
+from ...compose.compiled import compile_page
 from ...compose.models import NewsletterPageMixin
 
 
@@ -80,9 +82,6 @@ def page_breadcrumbs(base_items, page, label, url):
 def checklist(page_or_revision):
     """The pre-flight checks of the page's latest revision, as ``compose.checks`` reports them ([] on failure to
     compile is never silent: the exception propagates)."""
-    from ...compose.checks import preflight
-    from ...compose.compiled import compile_page
-
     return preflight(compile_page(page_or_revision))
 
 
