@@ -59,17 +59,6 @@ def editable_newsletter_page(request, page_id):
     return page
 
 
-def latest_revision(page):
-    """The revision the editor last saved (what they see in the editor), or None for a page never saved as one."""
-    return page.get_latest_revision()
-
-
-def latest_content(page):
-    """The page as its latest revision has it (the page itself when it has no revision)."""
-    revision = latest_revision(page)
-    return revision.as_object() if revision is not None else page
-
-
 def page_breadcrumbs(base_items, page, label, url):
     """Breadcrumbs of a tool page: home, the newsletter's editor, the tool."""
     return [
