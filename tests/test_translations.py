@@ -13,6 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+import wagtail_newsletter
 from wagtail_newsletter.audience.models import Status
 from wagtail_newsletter.models import SubscriptionForm
 
@@ -20,7 +21,7 @@ from .signup_fixtures import subscribe_url
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUES = [
-    ROOT / "wagtail_newsletter" / "locale" / "fr" / "LC_MESSAGES" / "django.po",
+    Path(wagtail_newsletter.__file__).parent / "locale" / "fr" / "LC_MESSAGES" / "django.po",  # the installed one
     ROOT / "example_site" / "locale" / "fr" / "LC_MESSAGES" / "django.po",
 ]
 catalogue_ids = [path.parent.parent.parent.parent.name for path in CATALOGUES]
