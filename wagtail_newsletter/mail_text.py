@@ -1,13 +1,16 @@
 """The text of every mail the app writes, on the ground floor so that ``audience`` (confirmation mails) and
 ``compose`` (newsletters) share it: the merge-tag syntax, HTML to plain text, one-line header values, and domain names
-in ASCII.
+in ASCII, and the Date header.
 
 Plain functions over plain data.
 """
 
 import html
 import re
+import time
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
 
 import idna
 from bs4 import NavigableString
@@ -98,6 +101,15 @@ def ascii_domain(domain):
     addresses), so "straße.de" is "xn--strae-oqa.de", never IDNA 2003's "strasse.de". Raises ``idna.IDNAError``
     (a UnicodeError) for a name that can't be encoded."""
     return domain if domain.isascii() else idna.encode(domain, uts46=True).decode("ascii")
+
+
+def date_header(moment=None):
+    """A ``Date`` header value in the site's time zone (TIME_ZONE), e.g. ``Sun, 06 Dec 2026 07:14:00 +0100``: never
+    UTC's ``-0000``, so every mail the app sends reads in one zone. ``moment``: a Unix time (now when None)."""
+    from django.utils.timezone import get_default_timezone
+
+    moment = time.time() if moment is None else moment
+    return format_datetime(datetime.fromtimestamp(int(moment), get_default_timezone()))
 
 
 # --- HTML to plain text ----------------------------------------------------------------------------------------

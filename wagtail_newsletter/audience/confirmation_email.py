@@ -18,7 +18,7 @@ from wagtail.models import Site
 from wagtail.rich_text import expand_db_html
 
 from ..conf import newsletter_settings
-from ..mail_text import fill_tags, html_to_text, one_line, prepare_for_text
+from ..mail_text import date_header, fill_tags, html_to_text, one_line, prepare_for_text
 from .optin import confirmation_token
 
 
@@ -133,6 +133,7 @@ def build_manager_notification(consent):
         body=render_to_string("wagtail_newsletter/emails/manager_notification.txt", context),
         from_email=newsletter_settings.DEFAULT_FROM_EMAIL,
         to=[form.notify_email],
-        headers={"Auto-Submitted": "auto-generated"},
+        # Django would write UTC's "-0000" (EMAIL_USE_LOCALTIME is off by default): the site's zone, as every mail.
+        headers={"Auto-Submitted": "auto-generated", "Date": date_header()},
     )
     return message

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.utils.http import int_to_base36
 
 from ..conf import newsletter_settings
-from ..mail_text import ascii_domain
+from ..mail_text import ascii_domain, date_header
 from ..tokens import InvalidToken, LinkSigner
 from .quoted_printable import QuotedPrintableCache, qp_line  # noqa: F401 (part of this module's face)
 
@@ -203,9 +203,7 @@ class MessageSkeleton:
             return ("Date: " + format_datetime(date) + "\r\n").encode("ascii")
         second = int(time.time())
         if second != self._date_second:  # formatted at most once a second
-            from datetime import UTC, datetime
-
-            self._date_line = ("Date: " + format_datetime(datetime.fromtimestamp(second, UTC)) + "\r\n").encode()
+            self._date_line = ("Date: " + date_header(second) + "\r\n").encode()
             self._date_second = second
         return self._date_line
 

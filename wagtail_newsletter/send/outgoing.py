@@ -9,6 +9,7 @@ from email.utils import formataddr, parseaddr
 from django.core.mail import EmailMultiAlternatives
 
 from ..conf import newsletter_settings
+from ..mail_text import date_header
 from .dkim_signing import sender_domain_signer
 from .mime import MessageIds, MessageSkeleton, make_list_id, one_line, verp_return_path
 from .transport import SmtpTransport, open_transport
@@ -58,7 +59,7 @@ class Sender:
 
     def django_message(self, to_email, subject, html, text, message_id, **links):
         """The message as a Django EmailMultiAlternatives, for email backends other than SMTP (ESPs sign it)."""
-        headers = {"Message-ID": message_id, **self.headers}
+        headers = {"Message-ID": message_id, "Date": date_header(), **self.headers}
         url, mailto = links.get("list_unsubscribe_url"), links.get("list_unsubscribe_mailto")
         if url or mailto:
             headers["List-Unsubscribe"] = ", ".join(f"<{target}>" for target in (url, mailto) if target)
