@@ -14,6 +14,7 @@ from email.utils import format_datetime
 
 import idna
 from bs4 import NavigableString
+from django.utils.timezone import get_default_timezone
 from inscriptis import get_text
 from inscriptis.css_profiles import CSS_PROFILES
 from inscriptis.model.config import ParserConfig
@@ -106,8 +107,6 @@ def ascii_domain(domain):
 def date_header(moment=None):
     """A ``Date`` header value in the site's time zone (TIME_ZONE), e.g. ``Sun, 06 Dec 2026 07:14:00 +0100``: never
     UTC's ``-0000``, so every mail the app sends reads in one zone. ``moment``: a Unix time (now when None)."""
-    from django.utils.timezone import get_default_timezone
-
     moment = time.time() if moment is None else moment
     return format_datetime(datetime.fromtimestamp(int(moment), get_default_timezone()))
 
