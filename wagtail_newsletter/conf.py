@@ -43,13 +43,14 @@ DEFAULTS = {
     "BASE_TEMPLATE": "wagtail_newsletter/public/base.html",
     # The django-q2 cluster name tasks are sent to (None: the default cluster).
     "Q_CLUSTER_NAME": None,
-    # Sending. A worker claims SEND_BATCH_SIZE deliveries under a lease of SEND_LEASE_SECONDS (another worker takes
-    # them back once it expires; a batch gives back what it hasn't sent after half the lease), works for up to
-    # SEND_TASK_SECONDS, then hands over to a new task. A task can so last SEND_TASK_SECONDS + SEND_LEASE_SECONDS / 2
-    # + one SMTP timeout (EMAIL_TIMEOUT, 20 s when unset): keep django-q2's "timeout" above that (120 s with
-    # these defaults) and its "retry" above "timeout".
+    # Sending. A worker claims SEND_BATCH_SIZE deliveries under a lease of SEND_LEASE_SECONDS, renewed every third
+    # of it while the worker lives (another worker takes them over once it expires: a dead worker's share within
+    # about that; a batch gives back what it hasn't sent after half the lease), works for up to SEND_TASK_SECONDS,
+    # then hands over to a new task. A task can so last SEND_TASK_SECONDS + SEND_LEASE_SECONDS / 2 + one SMTP
+    # timeout (EMAIL_TIMEOUT, 20 s when unset): keep django-q2's "timeout" above that (120 s with these defaults)
+    # and its "retry" above "timeout".
     "SEND_BATCH_SIZE": 200,
-    "SEND_LEASE_SECONDS": 60,
+    "SEND_LEASE_SECONDS": 10,
     "SEND_TASK_SECONDS": 20,
     # Tasks working on one campaign at a time (at most one per django-q2 worker is useful).
     "SEND_CONCURRENCY": 2,
@@ -86,6 +87,18 @@ DEFAULTS = {
     # Raw tracking events older than this many days are deleted once folded into the statistics (None: kept as long
     # as their campaign). Figures and each recipient's activity stay; subscriber histories lose the single hits.
     "EVENT_RETENTION_DAYS": None,
+    # Sender domains, checked in DNS (deliverability/): the resolvers asked ("192.0.2.53", "127.0.0.1:5353",
+    # "[::1]:5353"; []: the system's, /etc/resolv.conf) and how many seconds one question may take.
+    "DNS_RESOLVERS": [],
+    "DNS_TIMEOUT": 5,
+    # What the SPF record of a sender domain (and of the Return-Path domain) must contain for your sending host,
+    # e.g. ["include:_spf.relay.example"] or ["ip4:192.0.2.10"]. []: any valid record that ends in ~all/-all.
+    "SPF_INCLUDE": [],
+    # A domain that was verified and whose records then fail may still send for this many days (then it may not).
+    "SENDER_DOMAIN_GRACE_DAYS": 30,
+    # Domains (and their subdomains) that may send without any DNS check: ONLY for development and demo sites with
+    # no public DNS. In production every sender domain is verified in DNS before it sends.
+    "ASSUME_VERIFIED_DOMAINS": [],
 }
 
 

@@ -21,6 +21,12 @@ class SenderDomain(models.Model):
     )
     private_key = models.TextField(_("DKIM private key"), blank=True, help_text=_("PEM, RSA 2048 bits."))
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    # Written by deliverability's DNS checks, read here (send.sender_domains) to decide whether the domain may send.
+    # {check: {"status": ok|missing|wrong|unknown, "problems", "notes", "found", "since"}}
+    dns_checks = models.JSONField(default=dict, blank=True, editable=False)
+    dns_checked_at = models.DateTimeField(_("last checked"), null=True, blank=True, editable=False)
+    dns_verified_at = models.DateTimeField(_("last verified"), null=True, blank=True, editable=False)
+    dns_failing_since = models.DateTimeField(_("failing since"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["domain"]
