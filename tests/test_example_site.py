@@ -1,5 +1,6 @@
 """The example site: demo content, its home page, the local SMTP catcher and the admin's Outbox."""
 
+import datetime
 import json
 import os
 import signal
@@ -203,6 +204,15 @@ def test_smtp_catcher_stores_each_mail_as_an_eml_file(catcher, outbox):
 def test_stored_message_leaves_no_temporary_file(outbox):
     store_message(b"Subject: hi\r\n\r\nbody\r\n", outbox)
     assert [path.name.startswith(".") for path in outbox.iterdir()] == [False]
+
+
+def test_outbox_reads_a_date_without_zone_as_utc_and_lists_every_date_in_the_sites_zone(outbox, settings):
+    settings.TIME_ZONE = "Europe/Paris"
+    store_message(b"Date: Sun, 06 Dec 2026 05:00:00 -0000\r\nSubject: utc\r\n\r\nx\r\n", outbox)
+    store_message(b"Date: Sun, 06 Dec 2026 06:01:00 +0100\r\nSubject: local\r\n\r\nx\r\n", outbox)
+    dates = {message.subject: message.received_at for message in list_messages(outbox)}
+    assert dates["local"] - dates["utc"] == datetime.timedelta(minutes=1)
+    assert {str(date.tzinfo) for date in dates.values()} == {"Europe/Paris"}
 
 
 def test_outbox_lists_received_mails_newest_first(admin_login, catcher):

@@ -70,9 +70,11 @@ def _received_at(name):
 
 def _date_of(headers, name):
     try:
-        return parsedate_to_datetime(headers["Date"])
+        date = parsedate_to_datetime(headers["Date"])
     except (TypeError, ValueError):
         return _received_at(name)
+    # "-0000" (RFC 5322: UTC, zone unknown) parses naive; read as UTC, every date shows in the site's zone.
+    return timezone.localtime(date if date.tzinfo else date.replace(tzinfo=datetime.UTC))
 
 
 def list_messages(directory=None):
