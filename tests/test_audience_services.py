@@ -45,11 +45,13 @@ def test_resubscribing_keeps_first_subscription_date():
     assert sub.first_subscribed_at == first
 
 
-def test_first_subscription_sets_first_subscribed_at():
+def test_first_subscription_sets_first_subscribed_at_to_the_time_of_the_change():
     sub = make(status=Status.PENDING)
+    before = timezone.now()
     services.change_status([sub.pk], Status.SUBSCRIBED, Source.CONFIRMATION)
     sub.refresh_from_db()
-    assert sub.first_subscribed_at is not None
+    assert before <= sub.first_subscribed_at == sub.status_changed_at <= timezone.now()
+    assert StatusEvent.objects.get(subscriber=sub, new_status=Status.SUBSCRIBED).created_at == sub.first_subscribed_at
 
 
 def test_change_status_accepts_a_queryset_and_works_in_chunks(monkeypatch):

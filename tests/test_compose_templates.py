@@ -154,7 +154,19 @@ def test_adding_a_newsletter_offers_the_templates_first(admin_client, archive, t
 
 def test_adding_a_newsletter_without_templates_opens_the_editor(admin_client, archive):
     add_url = reverse("wagtailadmin_pages:add", args=["wagtail_newsletter", "newsletterpage", archive.pk])
-    assert admin_client.get(add_url).status_code == 200
+    response = admin_client.get(add_url)
+    assert response.status_code == 200 and response.context["page_class"] is NewsletterPage
+    form = response.context["form"]
+    assert {"title", "body", "subject", "theme"} <= set(form.fields) and not form.initial.get("body")
+
+
+def test_new_from_template_opens_the_editor_with_the_templates_blocks(admin_client, archive, template):
+    response = admin_client.post(reverse(FROM_TEMPLATE), {"template": template.pk, "parent": archive.pk}, follow=True)
+    assert response.status_code == 200 and response.context["page"].title.startswith("Monthly")
+    form = response.context["form"]
+    assert raw_body(form.initial["body"]) == raw_body(template.body)
+    assert (form.initial["subject"], form.initial["theme"]) == ("Our month", "bold")
+    assert 'value="Our month"' in response.content.decode()  # the subject field, filled
 
 
 def test_archive_page_header_offers_new_from_template(admin_client, archive, template):
