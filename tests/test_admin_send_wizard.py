@@ -10,6 +10,7 @@ from django.utils import timezone
 from wagtail_newsletter.audience.models import Group, Status, Subscriber
 from wagtail_newsletter.send import campaigns
 from wagtail_newsletter.send.models import Campaign, CampaignStatus, Delivery
+from wagtail_newsletter.send.outgoing import campaign_sender
 
 from .campaign_admin_fixtures import (  # noqa: F401 (fixtures)
     assert_refused,
@@ -271,6 +272,19 @@ def test_confirm_shows_count_subject_sender_and_when(sender_client, newsletter, 
     assert "2 subscribers" in page and "Readers" in page
     assert "Spring news for {{ first_name|default:&quot;you&quot; }}" in page
     assert "Garden Club &lt;news@example.org&gt;" in page and "Now" in page
+
+
+def test_confirm_shows_the_sites_default_sender_that_the_messages_will_carry(
+    sender_client, archive, audience, settings
+):
+    settings.DEFAULT_FROM_EMAIL = "Club News <club@example.net>"
+    newsletter = make_newsletter(archive, sender_name="", sender_email="")
+    campaign = start_wizard(sender_client, newsletter)
+    through_schedule(sender_client, campaign)
+    page = sender_client.get(campaigns_url("send_confirm", campaign.pk)).content.decode()
+    sender = campaign_sender(campaign)  # the worker's
+    assert (sender.name, sender.address) == ("Club News", "club@example.net")
+    assert "Club News &lt;club@example.net&gt;" in page and "(the site's default sender)" in page
 
 
 def test_send_now_starts_once_and_a_second_submit_changes_nothing(sender_client, sender, newsletter, audience):

@@ -25,6 +25,7 @@ from ...compose.checks import ERROR, WARNING, preflight
 from ...growth import follow_ups
 from ...send import campaigns as lifecycle
 from ...send.models import Campaign, CampaignStatus
+from ...send.outgoing import sender_of
 from ..compose.pages import is_newsletter_page, no_revision_message
 from ..permissions import can_send
 from .campaign_forms import ChecksForm, FollowUpRecipientsForm, RecipientsForm, ScheduleForm, newsletter_pages
@@ -333,8 +334,12 @@ class ConfirmView(WizardStepMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         count = lifecycle.count_recipients_of(self.campaign)
+        sender_name, sender_email = sender_of(self.campaign.from_name, self.campaign.from_email)
         context.update(
             count=count,
+            sender_name=sender_name,
+            sender_email=sender_email,  # the newsletter's, else DEFAULT_FROM_EMAIL: what the messages will carry
+            default_sender=not self.campaign.from_email,
             when=self.when,
             when_display=formats.date_format(timezone.localtime(self.when), "DATETIME_FORMAT") if self.when else "",
             zone=timezone.get_current_timezone_name(),
