@@ -274,7 +274,7 @@ def test_confirm_shows_count_subject_sender_and_when(sender_client, newsletter, 
     assert "Garden Club &lt;news@example.org&gt;" in page and "Now" in page
 
 
-def test_confirm_shows_the_sites_default_sender_that_the_messages_will_carry(
+def test_confirm_and_campaign_pages_show_the_sites_default_sender_that_the_messages_will_carry(
     sender_client, archive, audience, settings
 ):
     settings.DEFAULT_FROM_EMAIL = "Club News <club@example.net>"
@@ -285,6 +285,8 @@ def test_confirm_shows_the_sites_default_sender_that_the_messages_will_carry(
     sender = campaign_sender(campaign)  # the worker's
     assert (sender.name, sender.address) == ("Club News", "club@example.net")
     assert "Club News &lt;club@example.net&gt;" in page and "(the site's default sender)" in page
+    detail = sender_client.get(campaigns_url("detail", campaign.pk)).content.decode()
+    assert "Club News &lt;club@example.net&gt;" in detail
 
 
 def test_send_now_starts_once_and_a_second_submit_changes_nothing(sender_client, sender, newsletter, audience):

@@ -182,6 +182,7 @@ class CampaignDetailView(CampaignObjectMixin, WagtailAdminTemplateMixin, Templat
             campaign=campaign,
             Status=CampaignStatus,
             audience=audience_description(campaign),
+            **wizard.sender_context(campaign),
             **progress_context(lifecycle.progress(campaign)),
             progress_url=url("progress", campaign.pk),
             can_pause=sender and status == CampaignStatus.SENDING,

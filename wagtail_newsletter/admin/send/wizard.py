@@ -96,6 +96,12 @@ def evaluate(campaign, user):
     return checks, problems
 
 
+def sender_context(campaign):
+    """The sender the messages carry (the newsletter's, else DEFAULT_FROM_EMAIL) for admin/campaign/sender.html."""
+    name, address = sender_of(campaign.from_name, campaign.from_email)
+    return {"sender_name": name, "sender_email": address, "default_sender": not campaign.from_email}
+
+
 def warning_codes(checks):
     return sorted({check.code for check in checks if check.level == WARNING})
 
@@ -334,12 +340,9 @@ class ConfirmView(WizardStepMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         count = lifecycle.count_recipients_of(self.campaign)
-        sender_name, sender_email = sender_of(self.campaign.from_name, self.campaign.from_email)
         context.update(
             count=count,
-            sender_name=sender_name,
-            sender_email=sender_email,  # the newsletter's, else DEFAULT_FROM_EMAIL: what the messages will carry
-            default_sender=not self.campaign.from_email,
+            **sender_context(self.campaign),
             when=self.when,
             when_display=formats.date_format(timezone.localtime(self.when), "DATETIME_FORMAT") if self.when else "",
             zone=timezone.get_current_timezone_name(),
