@@ -1,17 +1,15 @@
 """DKIM signatures made with OpenSSL, verified by dkimpy and by an independent verifier (Perl's Mail::DKIM) that
 fetches the key from a real DNS server (dnsmasq on a loopback port)."""
 
-import getpass
 import shutil
 import subprocess
 import time
 
 import dkim
-import dns.resolver
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.conftest import free_port
+from tests.dns_server import DnsServer, txt
 from wagtail_newsletter.send.dkim_signing import (
     DkimSigner,
     canonical_body,
@@ -163,35 +161,8 @@ def test_signing_needs_a_from_header(signer):
 @pytest.fixture(scope="module")
 def dns_server(key):
     """dnsmasq on a free loopback port answering the DKIM TXT record (two strings), nothing else."""
-    dnsmasq = shutil.which("dnsmasq") or shutil.which("dnsmasq", path="/usr/sbin:/sbin")
-    if not dnsmasq:
-        pytest.skip("dnsmasq is not installed (Debian package dnsmasq-base)")
-    port = free_port()
-    strings = ",".join(dns_record_chunks(key))  # each comma-separated text is one TXT string
-    process = subprocess.Popen(
-        [
-            dnsmasq, "--keep-in-foreground", "--no-resolv", "--no-hosts", "--pid-file", "--log-facility=-",
-            f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces", f"--user={getpass.getuser()}",
-            f"--txt-record={dns_name(SELECTOR, DOMAIN)},{strings}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers, resolver.port, resolver.lifetime = ["127.0.0.1"], port, 1
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            resolver.resolve(dns_name(SELECTOR, DOMAIN), "TXT")
-            break
-        except dns.exception.DNSException:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"dnsmasq did not start: {process.stderr.read().decode()}")
-            time.sleep(0.05)
-    yield resolver
-    process.terminate()
-    process.wait(timeout=10)
+    with DnsServer([txt(dns_name(SELECTOR, DOMAIN), *dns_record_chunks(key))]) as server:
+        yield server.resolver()
 
 
 def perl_verify(raw, port):

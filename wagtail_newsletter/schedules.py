@@ -27,6 +27,12 @@ SCHEDULES = [
     ("wagtail_newsletter: aggregate tracking events", "wagtail_newsletter.track.aggregate.scheduled_aggregate", 1),
     # Deletes folded tracking events older than EVENT_RETENTION_DAYS (a no-op when it is None, the default).
     ("wagtail_newsletter: prune old tracking events", "wagtail_newsletter.track.retention.prune_events", 1440),
+    # Looks every sender domain's SPF, DKIM, DMARC and MX records up again: records that disappear are flagged.
+    (
+        "wagtail_newsletter: check sender domains in DNS",
+        "wagtail_newsletter.deliverability.domain_checks.check_all_sender_domains",
+        360,
+    ),
 ]
 
 

@@ -18,7 +18,9 @@ from ..compose.compiled import compile_page
 from ..conf import newsletter_settings
 from . import credits, dispatch
 from .models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from .outgoing import sender_of
 from .planner import campaign_recipients, count_recipients, plan_deliveries, recipients  # noqa: F401 (public face)
+from .sender_domains import sender_domain_problem
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +117,11 @@ def check_can_send(campaign, user=None, compiled=None, count=None):
         return problems
     if newsletter_settings.REQUIRE_APPROVAL and not is_approved(campaign):
         problems.append(_("This newsletter needs to be approved through its workflow before it can be sent."))
-    if not campaign.from_email and not newsletter_settings.DEFAULT_FROM_EMAIL:
+    address = sender_of(campaign.from_name, campaign.from_email)[1]
+    if not address:
         problems.append(_("The newsletter has no sender address."))
+    elif refusal := sender_domain_problem(address):
+        problems.append(refusal)
     try:
         compiled = compiled or compile_campaign(campaign)
     except CampaignError as error:

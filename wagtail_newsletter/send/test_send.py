@@ -16,6 +16,7 @@ from ..compose.compiled import compile_page
 from ..compose.personalise import personalise, sample_recipient
 from ..mail_text import one_line
 from .outgoing import Sender, sender_of
+from .sender_domains import sender_domain_problem
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +68,11 @@ def sender_problems(page):
     problems = []
     if not one_line(page.subject):
         problems.append(_("The newsletter has no subject: fill it in on the “Email” tab and save a draft."))
-    if not sender_address(page):
+    sender = sender_address(page)
+    if not sender:
         problems.append(_("The newsletter has no sender address: fill it in on the “Email” tab and save a draft."))
+    elif refusal := sender_domain_problem(sender[1]):
+        problems.append(refusal)
     return problems
 
 
