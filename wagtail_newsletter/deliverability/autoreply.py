@@ -30,11 +30,10 @@ AUTOREPLY_TEXT = re.compile(
 )
 # Challenge-response: the reader's filter holds our message until a person answers.
 CHALLENGE_TEXT = re.compile(
-    r"waitlisted|guest\s+list|(?:allowed|approved|safe|accepted|trusted)\s+senders?\s+list"
-    r"|added\s+to\s+(?:the\s+|my\s+)?(?:recipient's\s+)?(?:allowed|approved|white|safe|guest)\s*list|whitelist"
-    r"|challenge[- ]response|verify\s+(?:that\s+)?you\s+are\s+(?:a\s+)?(?:human|person|real)|prove\s+you\s+are"
-    r"|(?:spam|sender)\s+verification|verification\s+(?:request|required)|protected\s+by\s+(?:\w+\s+){0,2}(?:spam|filter)"
-    r"|account\s+is\s+protected\s+by|to\s+ensure\s+delivery\s+of\s+your\s+(?:e-?mail|message)",
+    r"waitlisted|guest\s+list|added\s+to\s+(?:the\s+|my\s+)?(?:recipient's\s+)?(?:allowed|approved|white|safe|guest"
+    r"|trusted)[ -]?(?:senders?\s+)?list|challenge[- ]response|verify\s+(?:that\s+)?you\s+are\s+(?:a\s+)?(?:human"
+    r"|person|real)|prove\s+(?:that\s+)?you\s+are\s+(?:a\s+)?(?:human|person|real)|(?:spam|sender)\s+verification\s+"
+    r"(?:request|required)|account\s+is\s+protected\s+by",
     re.IGNORECASE,
 )
 _CHALLENGE_HEADERS = ("X-Boxbe-Challenge", "X-Bluebottle-Request", "X-Challenge", "X-CR-Puzzleid", "X-Spamarrest")

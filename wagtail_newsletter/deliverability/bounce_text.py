@@ -89,7 +89,7 @@ def looks_like_bounce(message, parts):
         from_daemon,
         bool(BOUNCE_SUBJECT.search(subject)) and not subject.lower().startswith(("re:", "fw:", "fwd:", "aw:", "tr:")),
         bool(FAILURE_TEXT.search(parts.notice)),
-        message.get_content_type() == "multipart/report" or not message.get("Message-ID"),
+        message.get_content_type() == "multipart/report",
         bool(_RECIPIENT_REPLY.search(parts.notice)),
     )
     return sum(signals) >= 2

@@ -40,6 +40,7 @@ SOFT_PHRASES = _phrases(
 
 # The address or its domain does not exist (or no longer does).
 HARD_PHRASES = _phrases(
+    r"recipient\s+address\s+rejected:\s+access\s+denied",  # Exchange Online's answer for a nonexistent address
     r"user\s+unknown|unknown\s+(?:user|recipient|address|addressee|mailbox|local[- ]?part|e-?mail\s+address|alias)",
     r"no\s+such\s+(?:user|mailbox|recipient|address|account|person|local\s+user|domain|host)",
     rf"{_MAILBOX}\s+(?:name\s+)?(?:does\s+not|doesn't|did\s+not|doesnt)\s+exist",
