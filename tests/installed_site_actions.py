@@ -21,6 +21,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings.dev")
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from wagtail.models import Site  # noqa: E402
 from wagtail.test.utils.form_data import inline_formset, nested_form_data  # noqa: E402
@@ -88,6 +89,7 @@ def signup():
     inputs.feed(home_page.content.decode())
     result = {
         "package": wagtail_newsletter.__file__,
+        "database": connection.vendor,
         "block_offered": block_offered,
         "archive_created": archive_post.status_code == 302 and NewsletterIndexPage.objects.live().exists(),
         "form_shown": inputs.action is not None,

@@ -4,7 +4,8 @@ then a reader signs up, confirms and receives a newsletter through a real SMTP s
 
 The wheel goes into a directory of its own put first on PYTHONPATH (the venv supplies the dependencies), so the
 project imports the built package, never this source tree. The test's one addition to the documented project is
-``mysite/settings/local.py`` (which ``dev.py`` imports): the test's SMTP server in place of ``smtp.example.org``.
+``mysite/settings/local.py`` (which ``dev.py`` imports): the test's SMTP server in place of ``smtp.example.org``, and,
+when the suite runs on PostgreSQL, a fresh PostgreSQL database in place of the project's SQLite file.
 """
 
 import json
@@ -15,6 +16,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -25,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "installation.md"
 PACKAGE = "wagtail_newsletter"
 # A marker, then the fenced block it applies to: ``<!-- walk: ACTION [ARGUMENTS] -->``.
-STEP = re.compile(r"<!-- walk: (?P<action>[\w-]+)(?: (?P<arguments>.*?))? -->\n```\w*\n(?P<code>.*?)```", re.S)
+STEP = re.compile(r"<!-- walk: (?P<action>[\w-]+)(?: (?P<arguments>[^\n]*?))? -->\n```\w*\n(?P<code>.*?)```", re.S)
 NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", ".tox", "build", "dist", "*.egg-info", "__pycache__", "*.pyc",
                                     "test-artifacts", "var", "node_modules")  # fmt: skip
 CONFIRM_LINK = re.compile(r"https://www\.example\.org(/newsletter/confirm/[^\s\"'<>]+)")
@@ -80,7 +83,8 @@ def apply_step(project, action, arguments, code, env):
 
 @pytest.fixture(scope="module")
 def installed_wheel(tmp_path_factory):
-    """The package built as a wheel from a clean copy of the source tree, installed alone into a directory."""
+    """The package built as a wheel from a clean copy of the source tree (``source``), installed alone into a
+    directory (``site_packages``)."""
     work = tmp_path_factory.mktemp("wheel")
     source = work / "source"
     shutil.copytree(ROOT, source, ignore=NOT_SOURCE)  # no stale egg-info: the manifest alone decides
@@ -88,7 +92,28 @@ def installed_wheel(tmp_path_factory):
     (wheel,) = (work / "dist").glob("*.whl")
     target = work / "site-packages"
     run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", target, wheel], cwd=work)
-    return target
+    return SimpleNamespace(source=source, site_packages=target)
+
+
+@pytest.fixture
+def project_database():
+    """local.py's database lines: none (the project's own SQLite file), or a fresh PostgreSQL database when the
+    suite runs on PostgreSQL."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        yield ""
+        return
+    import psycopg
+
+    name = f"wn_walk_{os.getpid()}"
+    server = url.replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name}")
+        connection.execute(f"CREATE DATABASE {name}")
+    walked_url = urlsplit(url)._replace(path=f"/{name}").geturl()
+    yield f"import dj_database_url\nDATABASES = {{'default': dj_database_url.parse({walked_url!r})}}\n"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.mark.integration
@@ -101,24 +126,26 @@ def test_the_wheel_carries_every_file_of_the_package(installed_wheel):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
         }
 
-    missing = files(ROOT / PACKAGE) - files(installed_wheel / PACKAGE)
+    missing = files(installed_wheel.source / PACKAGE) - files(installed_wheel.site_packages / PACKAGE)
     assert not missing, f"not in the wheel (MANIFEST.in / package data): {sorted(missing)}"
 
 
 @pytest.mark.integration
 @needs_source
-def test_installation_page_walked_in_a_fresh_project_delivers_a_newsletter(installed_wheel, tmp_path, smtp_server):
+def test_installation_page_walked_in_a_fresh_project_delivers_a_newsletter(
+    installed_wheel, project_database, tmp_path, smtp_server
+):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "WN_", "TEST_"))}
-    env.update(PYTHONPATH=str(installed_wheel), DJANGO_SETTINGS_MODULE="mysite.settings.dev")
+    env.update(PYTHONPATH=str(installed_wheel.site_packages), DJANGO_SETTINGS_MODULE="mysite.settings.dev")
     run([Path(sys.executable).with_name("wagtail"), "start", "mysite"], cwd=tmp_path, env=env)
     project = tmp_path / "mysite"
 
+    (project / "mysite/settings/local.py").write_text(
+        f"EMAIL_HOST = '127.0.0.1'\nEMAIL_PORT = {smtp_server.port}\nEMAIL_USE_TLS = False\n{project_database}"
+    )
     touched = [apply_step(project, *step, env=env) for step in documented_steps()]
     assert {"mysite/settings/base.py", "mysite/settings/dev.py", "mysite/urls.py", "home/models.py",
             "home/templates/home/home_page.html", "run"} <= set(touched)  # fmt: skip
-    (project / "mysite/settings/local.py").write_text(
-        f"EMAIL_HOST = '127.0.0.1'\nEMAIL_PORT = {smtp_server.port}\nEMAIL_USE_TLS = False\n"
-    )
     shutil.copy(Path(__file__).with_name("installed_site_actions.py"), project)
 
     def act(*arguments):
@@ -129,7 +156,8 @@ def test_installation_page_walked_in_a_fresh_project_delivers_a_newsletter(insta
                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
         signup = act("signup")
-        assert Path(signup["package"]).is_relative_to(installed_wheel), "the project must import the built wheel"
+        assert Path(signup["package"]).is_relative_to(installed_wheel.site_packages), "the wheel must be imported"
+        assert signup["database"] == ("postgresql" if project_database else "sqlite")
         assert signup["block_offered"], "the editor's body field offers no subscription form block"
         assert signup["archive_created"], "the newsletter archive could not be added under the home page"
         assert signup["form_shown"], "the home page does not show the subscription form"
