@@ -8,7 +8,9 @@ from django.urls import reverse
 
 from wagtail_newsletter.audience.confirmation_email import body_text, build_confirmation_email
 from wagtail_newsletter.audience.optin import confirmation_token
+from wagtail_newsletter.audience.subscription_form import DEFAULT_EMAIL_BODY
 from wagtail_newsletter.audience.tasks import notify_manager
+from wagtail_newsletter.mail_text import fill_tags
 from wagtail_newsletter.models import Consent, Status, Subscriber
 from wagtail_newsletter.send.system_mail import send_confirmation_email
 
@@ -88,6 +90,29 @@ def test_variable_default_is_used_when_the_value_is_empty(client, signup_snippet
     signup_snippet.form_fields.filter(builtin="first_name").delete()
     submit(client, signup_snippet, django_capture_on_commit_callbacks)
     assert "Hello friend," in mail.outbox[0].alternatives[0][0]
+
+
+def test_default_mail_of_an_email_only_form_greets_without_a_dangling_comma(
+    client, signup_snippet, smtp_server, django_capture_on_commit_callbacks
+):
+    signup_snippet.form_fields.filter(builtin="first_name").delete()
+    signup_snippet.email_body = DEFAULT_EMAIL_BODY  # "Hello {{ first_name }}," as a new form has it
+    signup_snippet.save()
+    submit(client, signup_snippet, django_capture_on_commit_callbacks)
+    text, html = parts(smtp_server.wait_for(1)[0]["message"])
+    assert text.splitlines()[0] == "Hello," and "<p>Hello,</p>" in html
+
+
+@pytest.mark.parametrize(
+    ("text", "filled"),
+    [
+        ("<p>Hello&nbsp;{{ first_name }}!</p>", "<p>Hello!</p>"),
+        ("<p>Hi {{ first_name }} and welcome.</p>", "<p>Hi  and welcome.</p>"),  # no punctuation: spaces kept
+        ('<p>Hello {{ first_name|default:"there" }},</p>', "<p>Hello there,</p>"),
+    ],
+)
+def test_an_empty_tag_before_punctuation_takes_its_space_along(text, filled):
+    assert fill_tags(text, {"first_name": ""}, in_html=True) == filled
 
 
 def test_mail_says_when_the_link_expires(client, signup_snippet, django_capture_on_commit_callbacks, settings):

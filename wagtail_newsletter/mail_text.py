@@ -72,16 +72,25 @@ def malformed_tags(text, in_html=False):
     return [match.group(0) for match in _ANY_TAG.finditer(text) if not pattern.fullmatch(match.group(0))]
 
 
+# An empty tag just before punctuation takes the space before it along: "Hello {{ first_name }}," -> "Hello,".
+_SPACE_BEFORE = re.compile(r"(?:\s|&nbsp;|&#160;|&#xa0;)+$")
+_PUNCTUATION = (",", ".", ";", ":", "!", "?", ")")
+
+
 def fill_tags(text, values, in_html=False):
     """``text`` with the tags of the variables in ``values`` replaced by their value, or the tag's default when the
-    value is empty (HTML-escaped when ``in_html``); tags of other names stay as written."""
+    value is empty (HTML-escaped when ``in_html``); tags of other names stay as written. A tag left empty drops the
+    space before it when punctuation follows, so a form without a name field greets "Hello," and not "Hello ,"."""
     out, end = [], 0
     for tag in find_variables(text, in_html):
         if tag.name not in values:
             continue
         value = str(values[tag.name] or "")
         value = value if value.strip() else tag.default or ""
-        out += [text[end : tag.span[0]], html.escape(value) if in_html else value]
+        before = text[end : tag.span[0]]
+        if not value and text.startswith(_PUNCTUATION, tag.span[1]):
+            before = _SPACE_BEFORE.sub("", before)
+        out += [before, html.escape(value) if in_html else value]
         end = tag.span[1]
     return "".join(out) + text[end:]
 
