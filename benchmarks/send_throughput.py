@@ -86,8 +86,8 @@ def copy_subscribers(count):
             )
 
 
-def make_page():
-    """A newsletter of ~30 KB HTML: 20 rich-text sections, each with one external (tracked) link."""
+def make_page(sections=10):
+    """A newsletter of ``sections`` rich-text sections (~1.5 KB of text and two external, tracked links each)."""
     from wagtail.models import Locale, Page, Site
 
     from wagtail_newsletter.compose.models import NewsletterIndexPage, NewsletterPage
@@ -104,7 +104,7 @@ def make_page():
             "value": {"text": 'Hello {{ first_name|default:"there" }}', "level": "1"},
         }
     ]
-    for n in range(10):  # ten sections of two links: 20 tracked links, ~30 KB of HTML with the theme's markup
+    for n in range(sections):
         text = f"<h2>Section {n}: what happened this month</h2><p>{PARAGRAPH * 5}</p>" + "".join(
             f'<p>Written for {{{{ first_name|default:"you" }}}} {{{{ last_name }}}} &lt;{{{{ email }}}}&gt;: '
             f'read <a href="https://partner{k}.example.net/event?id={k}&amp;lang=en">story {k}</a>.</p>'

@@ -25,7 +25,14 @@ def final_urls(compiled):
 
 def test_css_is_inlined():
     compiled = compile_body('<p class="lead">Hi</p>', style=".lead { color: #123456 }")
-    assert 'style="color: #123456;"' in compiled.source("html")
+    assert 'style="color:#123456"' in compiled.source("html")
+
+
+def test_editor_block_keys_and_implied_tbody_are_left_out():
+    compiled = compile_body('<table><tr><td><p data-block-key="a1b2c">Hi</p></td></tr></table>')
+    html = compiled.source("html")
+    assert "<td><p>Hi</p></td>" in html
+    assert "data-block-key" not in html and "tbody" not in html
 
 
 def test_media_rules_are_kept_in_a_style_element():

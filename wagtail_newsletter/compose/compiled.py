@@ -179,7 +179,11 @@ def cut_segments(text, tag_pattern, variables, with_links=True, unescape_default
     return tuple(segments)
 
 
-_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False, minify_css=True)
+# What no reader sees, in every message: the editor's block keys (Draftail's data-block-key on each paragraph) and
+# the <tbody> the inliner's HTML5 parser adds to every table (the reader's parser adds it back).
+_EDITOR_ATTRIBUTES = ("data-block-key",)
+_IMPLIED_TBODY = re.compile(r"</?tbody>")
 
 
 def compile_email(
@@ -197,15 +201,18 @@ def compile_email(
 
     ``utm``: ``{"source": …, "medium": …, "campaign": …}`` (or ``utm_``-prefixed keys), appended to links of the
     site's domain (of every web link with ``utm_all_domains``). ``variables``: the registry (read from the database
-    when None). CSS is inlined with css-inline (``@media`` rules kept in a ``<style>``); the text part is made from the
-    document before inlining.
+    when None). CSS is inlined with css-inline, minified (``@media`` rules kept in a ``<style>``); the text part is made
+    from the document before inlining.
     """
     if variables is None:
         variables = available_variables(language, base_url)
     soup = BeautifulSoup(html_document, "html.parser")
     links = mark_links(soup, base_url, utm=utm, utm_all_domains=utm_all_domains)
     absolutise_images(soup, base_url)
-    inlined = _INLINER.inline(str(soup))
+    for attribute in _EDITOR_ATTRIBUTES:
+        for tag in soup.find_all(attrs={attribute: True}):
+            del tag[attribute]
+    inlined = _IMPLIED_TBODY.sub("", _INLINER.inline(str(soup)))
     prepare_for_text(soup, describe=lambda href: _described(href, links))
     text = html_to_text(str(soup))
 
