@@ -28,6 +28,7 @@ BOUNCE_SUBJECT = re.compile(
     r"|配信|送信エラー|未送达|退信|delayed\s+mail|mail\s+could\s+not|rejected\s+mail|returned\s+e-?mail",
     re.IGNORECASE,
 )
+# Notice patterns are matched on lower-cased text (``Parts.lowered``): case-insensitive alternations are slow.
 FAILURE_TEXT = re.compile(
     r"could\s+not\s+be\s+delivered|(?:was|were|has|have)\s+not\s+been\s+delivered|was\s+not\s+delivered|undeliverable"
     r"|following\s+(?:address|recipient)(?:\(e?s\)|es|s)?\s+(?:failed|could\s+not|had)|permanent(?:ly)?\s+(?:fatal\s+)?"
@@ -36,7 +37,6 @@ FAILURE_TEXT = re.compile(
     r"deliver|couldn't\s+be\s+delivered|delivery\s+(?:has\s+been\s+)?delayed|not\s+yet\s+been\s+delivered|sorry\s+to\s+"
     r"(?:have\s+to\s+)?inform\s+you|transcript\s+of\s+session|delivery\s+problems?|message\s+(?:you\s+sent\s+)?"
     r"(?:was|has\s+been)\s+(?:blocked|rejected|returned)|unzustellbar|non\s+remis|failure\s+notice",
-    re.IGNORECASE,
 )
 # A notice that the message is still queued: a warning, not a failure.
 WARNING_TEXT = re.compile(
@@ -44,13 +44,11 @@ WARNING_TEXT = re.compile(
     r"|not\s+yet\s+been\s+delivered|delivery\s+(?:is|has\s+been)\s+delayed|will\s+(?:continue\s+to\s+|keep\s+)?"
     r"(?:retry|try(?:ing)?)\b|still\s+(?:trying|being\s+retried|in\s+the\s+queue)|delivery\s+status\s+notification"
     r"\s+\(delay\)|could\s+not\s+send\s+message\s+for\s+past",
-    re.IGNORECASE,
 )
 _FINAL_TEXT = re.compile(
     r"permanent(?:ly)?\s+(?:fatal\s+)?(?:error|failure|failed)|gave\s+up|giving\s+up|retry\s+time(?:out)?\s+"
     r"(?:exceeded|expired)|failed\s+permanently|will\s+not\s+(?:be\s+)?retr|no\s+further\s+attempts|has\s+been\s+"
     r"returned|could\s+not\s+be\s+delivered",
-    re.IGNORECASE,
 )
 # Lines whose addresses are not recipients: quoted sender headers, message ids, Received traces.
 _NOT_RECIPIENT_LINE = re.compile(
@@ -88,24 +86,24 @@ def looks_like_bounce(message, parts):
     signals = (
         from_daemon,
         bool(BOUNCE_SUBJECT.search(subject)) and not subject.lower().startswith(("re:", "fw:", "fwd:", "aw:", "tr:")),
-        bool(FAILURE_TEXT.search(parts.notice)),
+        bool(FAILURE_TEXT.search(parts.lowered)),
         message.get_content_type() == "multipart/report",
         bool(_RECIPIENT_REPLY.search(parts.notice)),
     )
     return sum(signals) >= 2
 
 
-def is_warning(message, notice):
-    """True when the notice says delivery is only delayed (the message is still queued)."""
+def is_warning(message, lowered):
+    """True when the notice (``lowered``: lower-cased) says delivery is only delayed (the message is queued)."""
     subject = header_text(message, "Subject")
-    warned = re.search(r"\b(?:delay(?:ed)?|warning)\b", subject, re.IGNORECASE) or WARNING_TEXT.search(notice)
-    return bool(warned) and not _FINAL_TEXT.search(notice)
+    warned = re.search(r"\b(?:delay(?:ed)?|warning)\b", subject, re.IGNORECASE) or WARNING_TEXT.search(lowered)
+    return bool(warned) and not _FINAL_TEXT.search(lowered)
 
 
-def failures_in_text(message, parts, ignored, warning=False):
-    """The failed recipients a text notice names, each with its status and class. ``ignored``: addresses that are
-    not recipients (ours, the reporter's)."""
+def failures_in_text(message, parts, warning=False):
+    """The failed recipients a text notice names, each with its status and class (``warning``: all transient)."""
     notice = parts.notice
+    ignored = parts.not_recipients
     named = header_addresses(message, "X-Failed-Recipients")  # Exim names them for machines
     if named:
         found = [(address, notice.lower().find(address)) for address in named]
@@ -121,7 +119,7 @@ def failures_in_text(message, parts, ignored, warning=False):
             end = found[index + 1][1] if index + 1 < len(found) and found[index + 1][1] > start else len(notice)
             chunk = notice[start : min(end, start + 1500)]
         status = find_status(chunk, "45") or (find_status(notice, "45") if len(found) == 1 else "")
-        cls = TRANSIENT if warning else failure_class(status, chunk, notice)
+        cls = TRANSIENT if warning else failure_class(status, chunk, lambda: parts.reason_class)
         failures.append(Failure(address, cls, status, " ".join(chunk.split())[:300]))
     return failures
 

@@ -6,7 +6,7 @@ for its recipients and reasons; anything else is nothing. Plain functions over b
 """
 
 from . import arf, autoreply, bounce_text, dsn
-from .message_parts import ADDRESS, Parts, header_addresses, header_text, parse
+from .message_parts import ADDRESS, Parts, header_text, parse
 from .reasons import failure_class
 from .verdict import (
     KIND_AUTOREPLY,
@@ -20,9 +20,10 @@ from .verdict import (
     overall_class,
 )
 
-# Headers of the returned message (and of the bounce itself) through which our own addresses come back.
-_ROUTING_HEADERS = ("To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "X-Delivered-To")
-_OUR_HEADERS = ("From", "Sender", "Reply-To", "Return-Path", "Errors-To", "List-Unsubscribe", "List-Post")
+# Headers of the bounce through which our own (VERP) address comes back.
+_ROUTING_HEADERS = {
+    "to", "delivered-to", "x-original-to", "envelope-to", "x-envelope-to", "x-delivered-to", "return-path", "received"
+}  # fmt: skip
 _FINAL_ACTIONS = {"failed"}
 _WARNING_ACTIONS = {"delayed"}
 
@@ -47,7 +48,7 @@ def _classify(message, parts, depth=0):
         reason = f"feedback-type {feedback.feedback_type}"
         return Verdict(feedback.cls, feedback.kind, feedback.failures, feedback_type=feedback.feedback_type,
                        reason=reason, **found)  # fmt: skip
-    if autoreply.is_challenge(message, parts.notice):
+    if autoreply.is_challenge(message, parts.lowered):
         return Verdict(NONE, KIND_AUTOREPLY, reason="challenge-response", **found)
     dsn_text = parts.report_text or (parts.notice if dsn.has_fields_in_text(parts.notice) else "")
     reports = dsn.recipient_reports(dsn_text)
@@ -55,13 +56,13 @@ def _classify(message, parts, depth=0):
         return _dsn_verdict(message, parts, reports, found)
     signals = autoreply.autoreply_signals(message)
     is_bounce = bounce_text.looks_like_bounce(message, parts) or reports
-    if not is_bounce and (signals or autoreply.reads_like_autoreply(parts.notice)):
+    if not is_bounce and (signals or autoreply.reads_like_autoreply(parts.lowered)):
         return Verdict(NONE, KIND_AUTOREPLY, reason=", ".join(signals) or "auto-reply text", **found)
     if is_bounce:
-        warning = bounce_text.is_warning(message, parts.notice) or any(
+        warning = bounce_text.is_warning(message, parts.lowered) or any(
             report.action in _WARNING_ACTIONS for report in reports
         )
-        failures = bounce_text.failures_in_text(message, parts, _ours(message, parts), warning)
+        failures = bounce_text.failures_in_text(message, parts, warning)
         if failures:
             return Verdict(overall_class([f.cls for f in failures]), KIND_BOUNCE, tuple(failures), **found)
         forwarded = _forwarded_bounce(parts, depth)
@@ -86,12 +87,11 @@ def _dsn_verdict(message, parts, reports, found):
     """A DSN's verdict: each failed recipient classed by its Status and diagnostic; delays are transient;
     delivered, relayed and expanded recipients are no failure."""
     failures = []
-    context = f"{parts.notice}\n{parts.report_text}"
     for report in reports:
         if report.action in _WARNING_ACTIONS or (report.action not in _FINAL_ACTIONS and report.status[:1] == "4"):
             cls = TRANSIENT
         elif report.action in _FINAL_ACTIONS or report.status[:1] == "5":
-            cls = failure_class(report.status, report.diagnostic, context)
+            cls = failure_class(report.status, report.diagnostic, lambda: parts.reason_class)
         else:
             continue  # delivered / relayed / expanded: a success notice
         if report.address:
@@ -99,7 +99,7 @@ def _dsn_verdict(message, parts, reports, found):
     if not failures and any(report.action in _FINAL_ACTIONS | _WARNING_ACTIONS for report in reports):
         # Per-message fields only (no recipient named): the text says who.
         warning = all(report.action in _WARNING_ACTIONS for report in reports)
-        failures = bounce_text.failures_in_text(message, parts, _ours(message, parts), warning)
+        failures = bounce_text.failures_in_text(message, parts, warning)
     if not failures:
         return Verdict(NONE, KIND_DSN, reason="success notice", **found)
     unique = {}
@@ -110,18 +110,7 @@ def _dsn_verdict(message, parts, reports, found):
 
 
 def _named_in_text(message, parts):
-    return bool(bounce_text.failures_in_text(message, parts, _ours(message, parts)))
-
-
-def _ours(message, parts):
-    """Addresses that are not recipients: where the bounce was sent (our VERP address) and who sent the original."""
-    addresses = set(header_addresses(message, "To", "From", "Reply-To", "Return-Path", "Sender"))
-    # The topmost routing headers were added where the bounce was delivered to us (an MTA may quote the failed
-    # recipient in a lower one).
-    addresses.update(header_addresses(message, *_ROUTING_HEADERS, topmost=True))
-    for original in parts.originals:
-        addresses.update(header_addresses(original, *_OUR_HEADERS))
-    return addresses
+    return bool(bounce_text.failures_in_text(message, parts))
 
 
 def _original_message_id(message, parts):
@@ -146,12 +135,11 @@ def _angle(value):
 def _verp_addresses(message, parts):
     """Addresses that may carry our VERP token back: where the bounce was delivered, and the returned message's
     envelope sender; only those with a ``+`` tag (the token) are kept."""
-    candidates = header_addresses(message, *_ROUTING_HEADERS)
-    for value in message.get_all("Received", []):
-        candidates.extend(match.group().lower() for match in ADDRESS.finditer(str(value)))
+    values = [value for name, value in message.items() if name.lower() in _ROUTING_HEADERS]
     for original in parts.originals:
-        candidates.extend(header_addresses(original, "Return-Path", "X-Envelope-From", "Errors-To"))
-    candidates.extend(header_addresses(message, "Return-Path"))
+        values.extend(original.get_all("Return-Path", []))
+    tagged = [value for value in map(str, values) if "+" in value]
+    candidates = [match.group().lower() for value in tagged for match in ADDRESS.finditer(value)]
     return tuple(address for address in _unique(candidates) if "+" in address.partition("@")[0])
 
 

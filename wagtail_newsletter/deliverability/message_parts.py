@@ -6,10 +6,13 @@ function here tolerates anything and never raises on content.
 
 import email
 import email.policy
+import functools
 import html
 import re
 from email.header import decode_header, make_header
 from email.utils import getaddresses
+
+from .reasons import MAX_READ, phrase_class
 
 MAX_PARSED_BYTES = 2 * 1024 * 1024  # a bounce is small; what is beyond this is the returned message's bulk
 
@@ -55,12 +58,11 @@ def header_text(message, name):
     return " ".join(value.split())
 
 
-def header_addresses(message, *names, topmost=False):
-    """The lower-cased addresses in the named headers (``topmost``: in the first of each header only)."""
+def header_addresses(message, *names):
+    """The lower-cased addresses in the named headers."""
     values = []
     for name in names:
-        found = [str(value) for value in message.get_all(name, []) if value is not None]
-        values.extend(found[:1] if topmost else found)
+        values.extend(str(value) for value in message.get_all(name, []) if value is not None)
     found = []
     for _name, address in getaddresses(values):
         address = address.strip().strip("<>").lower().removeprefix("mailto:")
@@ -109,9 +111,32 @@ class Parts:
         self._walk(message)
         self.notice = _BLANK_LINES.sub("\n\n", "\n".join(self._without_inline_copies()))
 
-    @property
+    @functools.cached_property
     def report_text(self):
         return "\n\n".join(text for _type, text in self.reports)
+
+    @functools.cached_property
+    def lowered(self):
+        """The beginning of the notice, lower-cased, for the phrase patterns (reasons come first in a notice)."""
+        return self.notice[:MAX_READ].lower()
+
+    @functools.cached_property
+    def not_recipients(self):
+        """Addresses that are not failed recipients: where the bounce was delivered (our VERP address), its
+        sender, and the returned message's own sender addresses."""
+        message = self.message
+        values = [message.get(name, "") for name in ("To", "From", "Reply-To", "Return-Path", "Sender")]
+        # The topmost routing headers were added where the bounce was delivered to us (an MTA may quote the
+        # failed recipient in a lower one).
+        values.extend(message.get(name, "") for name in _DELIVERED_TO)
+        for original in self.originals:
+            values.extend(value for name, value in original.items() if name.lower() in _SENDER_HEADERS)
+        return {match.group().lower() for value in values for match in ADDRESS.finditer(str(value))}
+
+    @functools.cached_property
+    def reason_class(self):
+        """The class the notice's and reports' words name (see reasons.phrase_class)."""
+        return phrase_class(f"{self.notice}\n{self.report_text}")
 
     def _walk(self, part):
         content_type = part.get_content_type()
@@ -145,6 +170,8 @@ class Parts:
             yield text[: match.start()]
 
 
+_DELIVERED_TO = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "X-Delivered-To")
+_SENDER_HEADERS = {"from", "sender", "reply-to", "return-path", "errors-to", "list-unsubscribe", "list-post"}
 _HEADER_STARTS = ("Return-Path", "Received", "X-Original-To", "Delivered-To")
 
 
