@@ -8,7 +8,7 @@ from .admin.compose import editor, newsletter_templates, test_send
 from .admin.compose.urls import admin_urls as compose_admin_urls
 from .admin.reports import dashboard
 from .admin.reports.exports import campaign_tools_viewset
-from .admin.send import entry
+from .admin.send import entry, sender_domain_dns
 from .admin.viewsets import NewsletterViewSetGroup
 
 register_snippet(NewsletterViewSetGroup)
@@ -36,3 +36,5 @@ hooks.register("register_admin_viewset", lambda: campaign_tools_viewset)
 
 # The dashboard's "Recent campaigns" panel with their key rates.
 hooks.register("construct_homepage_panels", dashboard.add_recent_campaigns_panel)
+# Sender domains whose DNS records stopped passing (and when they stop sending).
+hooks.register("construct_homepage_panels", sender_domain_dns.add_sender_domain_alerts_panel)

@@ -6,11 +6,13 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from wagtail.admin.action_menu import ActionMenuItem
-from wagtail.models import Page
+from wagtail.models import Page, Revision
 
-from ...compose.checks import preflight
+from ...compose.checks import ERROR, preflight
 from ...compose.compiled import compile_page
 from ...compose.models import NewsletterPageMixin
+from ...send.outgoing import sender_of
+from ...send.sender_domains import sender_domain_checks
 
 
 def is_newsletter_page(page):
@@ -69,9 +71,12 @@ def page_breadcrumbs(base_items, page, label, url):
 
 
 def checklist(page_or_revision):
-    """The pre-flight checks of the page's latest revision, as ``compose.checks`` reports them ([] on failure to
-    compile is never silent: the exception propagates)."""
-    return preflight(compile_page(page_or_revision))
+    """The pre-flight checks of the page's latest revision, as ``compose.checks`` reports them, and whether its
+    sender's domain is verified (``send.sender_domains``); errors first. A failure to compile propagates."""
+    content = page_or_revision.as_object() if isinstance(page_or_revision, Revision) else page_or_revision
+    address = sender_of(content.sender_name, content.sender_email)[1]
+    checks = preflight(compile_page(page_or_revision)) + (sender_domain_checks(address) if address else [])
+    return sorted(checks, key=lambda check: check.level != ERROR)
 
 
 def no_revision_message():

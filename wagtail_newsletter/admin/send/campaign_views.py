@@ -25,8 +25,10 @@ from wagtail.admin.widgets.button import HeaderButton
 from ...growth import follow_ups
 from ...send import campaigns as lifecycle
 from ...send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from ...send.outgoing import sender_of
 from ..permissions import CAMPAIGN_VIEW_ACTIONS, can_send, may_view_campaigns
 from . import entry, wizard
+from .sender_domain_dns import campaign_sender_alert
 from .wizard import SendPermissionMixin, url
 
 
@@ -191,6 +193,9 @@ class CampaignDetailView(CampaignObjectMixin, WagtailAdminTemplateMixin, Templat
             continue_url=url("send_recipients", campaign.pk) if sender and status == CampaignStatus.DRAFT else None,
             delete_url=url("delete", campaign.pk) if sender and status == CampaignStatus.DRAFT else None,
             page_edit_url=self.page_edit_url(),
+            sender_domain_alert=None if campaign.is_finished else campaign_sender_alert(
+                sender_of(campaign.from_name, campaign.from_email)[1]
+            ),
         )
         return context
 

@@ -1,7 +1,8 @@
 """Sender domains in the admin: the domains newsletters are sent from, each with its DKIM key.
 
 A key (RSA 2048) is made when a domain is added; the edit page shows the DNS TXT record to publish, ready to copy,
-and can replace the key. The private key itself is never shown: only its public half and a fingerprint.
+and can replace the key. The private key itself is never shown: only its public half and a fingerprint. The DNS
+checks of the domain (SPF, DKIM, DMARC, MX) and their "Check DNS now" button are in ``sender_domain_dns``.
 """
 
 import hashlib
@@ -26,6 +27,7 @@ from wagtail.log_actions import log
 from ...mail_text import ascii_domain
 from ...send.dkim_signing import dns_name, dns_record, generate_private_key, load_private_key, public_key_der
 from ...send.models import SenderDomain
+from .sender_domain_dns import CheckDnsView, DnsChecksPanel, DnsStateColumn
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOSTNAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})+$")
@@ -154,13 +156,19 @@ class SenderDomainViewSet(ModelViewSet):
         "domain",
         "selector",
         Column("dkim_key", label=_("DKIM key"), accessor=key_status),
-        "created_at",
+        DnsStateColumn("dns_state", label=_("DNS")),
+        "dns_checked_at",
     ]
     ordering = "domain"
     search_fields = ["domain"]
     search_backend_name = None
     edit_handler = ObjectList(
-        [FieldPanel("domain"), FieldPanel("selector"), DkimRecordPanel(heading=_("DNS record"))],
+        [
+            FieldPanel("domain"),
+            FieldPanel("selector"),
+            DkimRecordPanel(heading=_("DNS record")),
+            DnsChecksPanel(heading=_("DNS checks")),
+        ],
         base_form_class=SenderDomainForm,
     )
 
@@ -168,4 +176,5 @@ class SenderDomainViewSet(ModelViewSet):
         return [
             *super().get_urlpatterns(),
             path("regenerate-key/<int:pk>/", RegenerateKeyView.as_view(), name="regenerate_key"),
+            path("check-dns/<int:pk>/", CheckDnsView.as_view(), name="check_dns"),
         ]

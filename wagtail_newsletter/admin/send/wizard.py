@@ -26,6 +26,7 @@ from ...growth import follow_ups
 from ...send import campaigns as lifecycle
 from ...send.models import Campaign, CampaignStatus
 from ...send.outgoing import sender_of
+from ...send.sender_domains import sender_domain_checks
 from ..compose.pages import is_newsletter_page, no_revision_message
 from ..permissions import can_send
 from .campaign_forms import ChecksForm, FollowUpRecipientsForm, RecipientsForm, ScheduleForm, newsletter_pages
@@ -90,7 +91,9 @@ def evaluate(campaign, user):
         compiled = lifecycle.compile_campaign(campaign)
     except lifecycle.CampaignError as error:
         return [], [str(error)]
-    checks = preflight(compiled)
+    address = sender_of(campaign.from_name, campaign.from_email)[1]
+    checks = preflight(compiled) + (sender_domain_checks(address) if address else [])
+    checks.sort(key=lambda check: check.level != ERROR)
     errors = {check.message for check in checks if check.level == ERROR}
     problems = [p for p in lifecycle.check_can_send(campaign, user, compiled=compiled) if p not in errors]
     return checks, problems
