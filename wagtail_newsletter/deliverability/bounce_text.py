@@ -9,8 +9,8 @@ from .verdict import TRANSIENT, Failure
 
 _DAEMONS = {
     "mailer-daemon", "mailer_daemon", "mailerdaemon", "mail-daemon", "postmaster", "post_master", "mdaemon",
-    "mail.delivery", "maildelivery", "mail-delivery", "nobody", "root", "daemon", "smtp", "mta", "noreply",
-    "no-reply", "abuse", "hostmaster", "administrator", "admin",
+    "mail.delivery", "maildelivery", "mail-delivery", "root", "daemon", "smtp", "mta", "noreply", "no-reply",
+    "abuse", "hostmaster",
     "microsoftexchange329e71ec88ae4615bbc36ab6ce41109e",  # the fixed sender of Exchange's NDRs
 }  # fmt: skip
 _DAEMON_NAMES = re.compile(
@@ -176,8 +176,16 @@ def _returned_recipients(message, parts, ignored):
 
 
 def _ignorable(address, ignored):
-    local = address.partition("@")[0]
-    return address in ignored or local in _DAEMONS or local.startswith(("mailer-daemon", "postmaster"))
+    local, _at, domain = address.partition("@")
+    if address in ignored or local in _DAEMONS or local.startswith(("mailer-daemon", "postmaster")):
+        return True
+    # Another VERP address of ours (same base and domain as where the bounce came): quoted as the sender.
+    return "+" in local and any(_verp_base(other) == (local.partition("+")[0], domain) for other in ignored)
+
+
+def _verp_base(address):
+    local, _at, domain = address.partition("@")
+    return local.partition("+")[0], domain
 
 
 def _named_as_sender(line, position):

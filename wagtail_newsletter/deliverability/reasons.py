@@ -23,6 +23,13 @@ _MAILBOX = (
     r"(?:mail ?box|mail ?folder|in-?box|mail(?: account)?|account|user|recipient|addressee|e-?mail address|address)"
 )
 
+# Our sender address refused (sender verification, unknown sender domain): the sender's problem, read before the
+# "unknown"/"not found" phrases of a dead recipient.
+SENDER_PHRASES = _phrases(
+    r"sender\s+address\s+rejected|sender\s+(?:domain|address)\s+(?:\w+\s+){0,2}(?:does\s+not\s+exist|not\s+found"
+    r"|unknown|invalid|must\s+exist)|(?:unverified|bad|unknown|invalid)\s+sender|sender\s+verif\w*\s+failed",
+)
+
 # The recipient exists but cannot take mail now: full, over quota, message too big for it, suspended.
 SOFT_PHRASES = _phrases(
     rf"{_MAILBOX}(?:'s)?\s+(?:is\s+|has\s+been\s+)?(?:full|over\s*(?:disk\s+)?quota|overloaded)",
@@ -59,7 +66,8 @@ HARD_PHRASES = _phrases(
     r"account\s+(?:has\s+been\s+|is\s+)?(?:disabled|discontinued|deactivated|closed|removed|terminated|deleted"
     r"|expired|cancell?ed)",
     rf"{_MAILBOX}\s+(?:has\s+been\s+|is\s+)?(?:disabled|deactivated|closed|removed|deleted)",
-    r"mailbox\s+unavailable|not\s+our\s+customer|this\s+user\s+doesn't\s+have\s+a|does\s+not\s+have\s+an?\s+account",
+    r"(?:does\s+not|doesn't|no\s+longer)\s+exists?|(?:could\s+not|couldn't|cannot|can't)\s+be\s+found"
+    r"|(?:wasn't|was\s+not)\s+found\s+at|mailbox\s+unavailable|not\s+our\s+customer|this\s+user\s+doesn't\s+have\s+a|does\s+not\s+have\s+an?\s+account",
     r"(?:has|have)\s+moved|address\s+(?:has\s+)?changed|recipient\s+name\s+is\s+not\s+recognized",
     r"(?:unbekannt|existiert\s+nicht|inconnu|n'existe\s+pas|desconocido|no\s+existe|sconosciuto|inesistente)",
 )
@@ -94,7 +102,13 @@ TRANSIENT_PHRASES = _phrases(
 )
 
 # The most specific reasons first: a full mailbox is often reported with a generic "unavailable".
-_PHRASE_ORDER = ((SOFT, SOFT_PHRASES), (HARD, HARD_PHRASES), (POLICY, POLICY_PHRASES), (TRANSIENT, TRANSIENT_PHRASES))
+_PHRASE_ORDER = (
+    (POLICY, SENDER_PHRASES),
+    (SOFT, SOFT_PHRASES),
+    (HARD, HARD_PHRASES),
+    (POLICY, POLICY_PHRASES),
+    (TRANSIENT, TRANSIENT_PHRASES),
+)
 
 
 MAX_READ = 8000  # a notice's reasons come first; what follows is boilerplate or the returned message
@@ -133,7 +147,7 @@ def status_class(status):
     if klass == 4:
         return SOFT if (subject, detail) in ((2, 2), (2, 3)) else TRANSIENT
     if subject == 1:
-        return HARD
+        return POLICY if detail in (7, 8) else HARD  # x.1.7, x.1.8: our sender address is refused
     if subject == 2:
         return HARD if detail == 1 else SOFT
     if subject == 3 and detail == 4:
