@@ -3,9 +3,10 @@ apply every block the page marks with ``<!-- walk: … -->`` exactly as written,
 then a reader signs up, confirms and receives a newsletter through a real SMTP server.
 
 The wheel goes into a directory of its own put first on PYTHONPATH (the venv supplies the dependencies), so the
-project imports the built package, never this source tree. The test's one addition to the documented project is
-``mysite/settings/local.py`` (which ``dev.py`` imports): the test's SMTP server in place of ``smtp.example.org``, and,
-when the suite runs on PostgreSQL, a fresh PostgreSQL database in place of the project's SQLite file.
+project imports the built package, never this source tree. The test adds two files to the documented project:
+``mysite/settings/local.py`` (which ``dev.py`` imports), with the test's SMTP server in place of ``smtp.example.org``
+and, when the suite runs on PostgreSQL, a fresh PostgreSQL database in place of the project's SQLite file; and
+tests/installed_site_actions.py, what the editor and the reader do there.
 """
 
 import json
