@@ -177,6 +177,45 @@ def test_qmail_text_bounce_over_quota_is_soft():
     assert (verdict.cls, verdict.recipients) == ("soft", ("full@example.org",))
 
 
+def test_exchange_text_notice_for_a_missing_mailbox_is_hard():
+    body = (
+        "Delivery has failed to these recipients or groups:\n\nJohn Doe (john.doe@corp.example)\n"
+        "The e-mail address you entered couldn't be found. Please check the recipient's e-mail address.\n\n"
+        "Diagnostic information for administrators:\n\njohn.doe@corp.example\n"
+        "#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##\n"
+    )
+    verdict = classify(plain_bounce("Undeliverable: Our December newsletter", body, "postmaster@corp.example"))
+    assert (verdict.cls, verdict.recipients, verdict.status) == ("hard", ("john.doe@corp.example",), "5.1.1")
+
+
+def test_our_sender_refused_is_policy_not_a_dead_recipient():
+    body = (
+        "I'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n\n"
+        "<r@example.net>: host mx.example.net[192.0.2.3] said: 550 5.1.8 <bounces+1.ab@bounce.example.com>:\n"
+        "    Sender address rejected: Domain not found (in reply to RCPT TO command)\n"
+    )
+    verdict = classify(plain_bounce("Undelivered Mail Returned to Sender", body))
+    assert (verdict.cls, verdict.recipients, verdict.status) == ("policy", ("r@example.net",), "5.1.8")
+
+
+def test_exim_delay_warning_is_transient():
+    body = (
+        "This message was created automatically by mail delivery software.\n"
+        "A message that you sent has not yet been delivered to one or more of its\n"
+        "recipients after more than 24 hours on the queue on mail.example.org.\n\n"
+        "The address to which the message has not yet been delivered is:\n\n  later@example.net\n"
+        "    Delay reason: SMTP error from remote mail server after RCPT TO:<later@example.net>:\n"
+        "    451 4.7.1 Greylisting in action, please come back later\n"
+    )
+    verdict = classify(plain_bounce("Warning: message 1abc-0001 delayed 24 hours", body))
+    assert (verdict.cls, verdict.recipients) == ("transient", ("later@example.net",))
+
+
+def test_a_person_asking_about_a_bounce_is_none():
+    body = "Hi, I wrote to you but my message could not be delivered, it said user unknown. Can you help?\n"
+    assert classify(plain_bounce("Why did my mail bounce?", body, "Ann <ann@example.com>")).cls == "none"
+
+
 # --- complaints ---------------------------------------------------------------------------------------------------
 
 
