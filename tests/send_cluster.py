@@ -1,5 +1,6 @@
 """Real parts for the sending tests: a fast recording SMTP server (aiosmtpd) that can fail on purpose or go down,
-a real ``qcluster`` process with the test's settings, and a way to find (and kill) the worker that is sending."""
+a real ``qcluster`` process with the test's settings, and a way to find (and kill) the worker that is sending.
+The ``sink`` and ``cluster_factory`` fixtures are imported by the test modules that use them."""
 
 import asyncio
 import json
@@ -11,8 +12,14 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from aiosmtpd.controller import Controller
 
+from wagtail_newsletter.audience.models import Status, Subscriber
+from wagtail_newsletter.send import campaigns
+from wagtail_newsletter.send.models import Campaign
+
+from .compose_editor_fixtures import make_newsletter
 from .conftest import ScriptedSmtpHandler, free_port
 from .live_site import stop_process
 
@@ -63,8 +70,9 @@ class SmtpSink:
             self.controller = None
 
 
-def start_qcluster(smtp_port, log_path, q_cluster=None, newsletter=None):
-    """A real qcluster on the test database, delivering to ``smtp_port``, with these settings."""
+def start_qcluster(smtp_port, log_path, q_cluster=None, newsletter=None, command=("qcluster",)):
+    """A real qcluster on the test database, delivering to ``smtp_port``, with these settings; ``command``: the
+    arguments of ``manage.py`` that start it, in a process group of its own (as a systemd service has)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -79,7 +87,7 @@ def start_qcluster(smtp_port, log_path, q_cluster=None, newsletter=None):
     }
     log = open(log_path, "wb")  # a file: a full pipe would block the cluster
     process = subprocess.Popen(
-        [sys.executable, "example_site/manage.py", "qcluster"],
+        [sys.executable, "example_site/manage.py", *command],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -94,6 +102,28 @@ def start_qcluster(smtp_port, log_path, q_cluster=None, newsletter=None):
 def stop_qcluster(process):
     stop_process(process, timeout=20)
     process.log_file.close()
+
+
+@pytest.fixture
+def sink():
+    server = SmtpSink()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cluster_factory(tmp_path):
+    """Starts qclusters (``start(port, q_cluster, newsletter, command)``); stops those still running at the end."""
+    started = []
+
+    def start(port, q_cluster=None, newsletter=None, command=("qcluster",)):
+        process = start_qcluster(port, tmp_path / f"qcluster{len(started)}.log", q_cluster, newsletter, command)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        stop_qcluster(process)
 
 
 def cluster_log(process):
@@ -117,6 +147,22 @@ def descendants(pid):
         for child in children.get(todo.pop(), []):
             found.append(child)
             todo.append(child)
+    return found
+
+
+def group_processes(pgid):
+    """Process ids of the process group ``pgid`` that have not exited (zombies left to init count as exited)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(entry))
     return found
 
 
@@ -155,3 +201,25 @@ def wait_for(predicate, timeout, interval=0.25):
             return value
         time.sleep(interval)
     return predicate()
+
+
+def make_audience(count):
+    Subscriber.objects.bulk_create(
+        [Subscriber(email=f"r{i}@example.net", first_name=f"R{i}", status=Status.SUBSCRIBED) for i in range(count)],
+        batch_size=5000,
+    )
+    return set(Subscriber.objects.values_list("email", flat=True))
+
+
+def start_campaign(archive_page):
+    campaign = campaigns.create_campaign(make_newsletter(archive_page))
+    campaigns.set_audience(campaign, True)
+    return campaigns.send_now(campaign)
+
+
+def wait_finished(campaign, cluster, timeout):
+    finished = wait_for(lambda: Campaign.objects.get(pk=campaign.pk).is_finished, timeout, interval=0.5)
+    if not finished:
+        counts = campaigns.delivery_counts(campaign)
+        pytest.fail(f"campaign not finished within {timeout} s ({counts}); qcluster said:\n{cluster_log(cluster)}")
+    return Campaign.objects.get(pk=campaign.pk)

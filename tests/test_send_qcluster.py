@@ -11,59 +11,24 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from wagtail_newsletter.audience.models import Status, Subscriber
 from wagtail_newsletter.schedules import ensure_schedules
 from wagtail_newsletter.send import campaigns
 from wagtail_newsletter.send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 
 from .compose_editor_fixtures import make_newsletter
-from .send_cluster import SmtpSink, cluster_log, sending_workers, start_qcluster, stop_qcluster, wait_for
+from .send_cluster import (  # noqa: F401 (fixtures)
+    cluster_factory,
+    cluster_log,
+    make_audience,
+    sending_workers,
+    sink,
+    start_campaign,
+    wait_finished,
+    wait_for,
+)
 from .test_send_engine import archive  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def sink():
-    server = SmtpSink()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def cluster_factory(tmp_path):
-    started = []
-
-    def start(port, q_cluster=None, newsletter=None):
-        process = start_qcluster(port, tmp_path / f"qcluster{len(started)}.log", q_cluster, newsletter)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        stop_qcluster(process)
-
-
-def make_audience(count):
-    Subscriber.objects.bulk_create(
-        [Subscriber(email=f"r{i}@example.net", first_name=f"R{i}", status=Status.SUBSCRIBED) for i in range(count)],
-        batch_size=5000,
-    )
-    return set(Subscriber.objects.values_list("email", flat=True))
-
-
-def start_campaign(archive_page):
-    campaign = campaigns.create_campaign(make_newsletter(archive_page))
-    campaigns.set_audience(campaign, True)
-    return campaigns.send_now(campaign)
-
-
-def wait_finished(campaign, cluster, timeout):
-    finished = wait_for(lambda: Campaign.objects.get(pk=campaign.pk).is_finished, timeout, interval=0.5)
-    if not finished:
-        counts = campaigns.delivery_counts(campaign)
-        pytest.fail(f"campaign not finished within {timeout} s ({counts}); qcluster said:\n{cluster_log(cluster)}")
-    return Campaign.objects.get(pk=campaign.pk)
 
 
 FAST = {"SEND_BATCH_SIZE": 50, "SEND_RETRY_SECONDS": 0.2, "SEND_TASK_SECONDS": 8, "SEND_LEASE_SECONDS": 6}

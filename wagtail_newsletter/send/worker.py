@@ -17,11 +17,12 @@ from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import taskqueue
 from ..audience.models import Status
 from ..compose.personalise import personalise
 from ..conf import newsletter_settings
 from ..tokens import LinkSigner
-from . import claims, quotas
+from . import claims, leases, quotas
 from .dispatch import kick
 from .links import CampaignLinks, campaign_compiled
 from .mime import unsubscribe_mailto
@@ -58,30 +59,44 @@ def _campaign_state(campaign_id):
 def send_campaign_task(campaign_id):
     """django-q2 task: send batches of ``campaign_id`` for up to SEND_TASK_SECONDS, then hand over to a new task.
 
+    On SIGTERM it finishes the message in flight, gives the rest of its batch back and hands over at once.
     Returns the number of messages sent by this task.
     """
-    settings = newsletter_settings
     started = time.monotonic()
-    deadline = started + settings.SEND_TASK_SECONDS
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None or campaign.status != CampaignStatus.SENDING:
         return 0
+    if leases.senders(campaign_id, timezone.now()) >= newsletter_settings.SEND_CONCURRENCY:
+        return 0  # a kick that waited behind other tasks: the campaign has its senders
+    with taskqueue.stop_on_sigterm():  # a worker told to stop ends when this block does
+        sent, hand_over = _send_for_a_while(campaign, started + newsletter_settings.SEND_TASK_SECONDS)
+        if hand_over:
+            kick(campaign_id)
+        seconds, stopped = time.monotonic() - started, " (stopped by SIGTERM)" if taskqueue.stop_requested() else ""
+        logger.info("Campaign %s: %d sent by this task in %.1f s%s", campaign_id, sent, seconds, stopped)
+    return sent
+
+
+def _send_for_a_while(campaign, deadline):
+    """The send loop: claim, send, record until ``deadline``; returns (messages sent, whether to hand over)."""
+    settings = newsletter_settings
+    campaign_id = campaign.pk
+    token = claims.new_token()
     sender = None
     sent = 0
-    hand_over = False
+    recruited_at = time.monotonic()
     try:
-        with fast_commits():
+        with fast_commits(), leases.LeaseKeeper(token, settings.SEND_LEASE_SECONDS):
             while True:
-                if time.monotonic() >= deadline:
-                    hand_over = True
-                    break
+                if time.monotonic() >= deadline or taskqueue.stop_requested():
+                    return sent, True
                 state = _campaign_state(campaign_id)
                 if state is None or state["status"] != CampaignStatus.SENDING:
-                    break
+                    return sent, False
                 now = timezone.now()
                 if state["hold_until"] and state["hold_until"] > now:
                     if not _wait_until(state["hold_until"], deadline):
-                        break
+                        return sent, False
                     continue
                 if state["hold_until"]:  # the hold is over: its note with it
                     Campaign.objects.filter(pk=campaign_id, hold_until=state["hold_until"]).update(
@@ -91,8 +106,8 @@ def send_campaign_task(campaign_id):
                 granted, retry_at = quotas.reserve(batch_size, now=now)
                 if not granted:
                     _hold(campaign_id, retry_at, _("Hourly sending quota used up; sending resumes at %(time)s."))
-                    break
-                token, rows = claims.claim(campaign_id, granted, settings.SEND_LEASE_SECONDS, now=now)
+                    return sent, False
+                token, rows = claims.claim(campaign_id, granted, settings.SEND_LEASE_SECONDS, now=now, token=token)
                 if len(rows) < granted:
                     quotas.release(granted - len(rows), quotas.window_start(now))
                 if not rows:
@@ -100,10 +115,12 @@ def send_campaign_task(campaign_id):
                         from .campaigns import finish_if_done
 
                         finish_if_done(campaign_id)
-                        break
-                    due = claims.next_due(campaign_id)
-                    if due is None or not _wait_until(due, deadline):
-                        break
+                        return sent, False
+                    # Retries due later, or rows other tasks hold (a dead one's are ours once its lease runs out).
+                    wakes = [claims.next_due(campaign_id), leases.next_expiry(campaign_id)]
+                    wake = min(filter(None, wakes), default=None)
+                    if wake is None or not _wait_until(wake, deadline):
+                        return sent, False
                     continue
                 if sender is None:
                     sender = CampaignSender(campaign)
@@ -112,14 +129,13 @@ def send_campaign_task(campaign_id):
                 if outcome.unsent:
                     quotas.release(outcome.unsent, quotas.window_start(now))
                 if outcome.stop:
-                    break
+                    return sent, False
+                if time.monotonic() - recruited_at >= settings.SEND_LEASE_SECONDS / 3:
+                    recruited_at = time.monotonic()
+                    leases.recruit(campaign_id, token, timezone.now())
     finally:
         if sender is not None:
             sender.close()
-    if hand_over:
-        kick(campaign_id)
-    logger.info("Campaign %s: %d sent by this task in %.1f s", campaign_id, sent, time.monotonic() - started)
-    return sent
 
 
 def _batch_size(throttle_ms):
@@ -135,8 +151,7 @@ def _wait_until(when, deadline):
     seconds = (when - timezone.now()).total_seconds()
     if time.monotonic() + seconds >= deadline:
         return False
-    if seconds > 0:
-        time.sleep(seconds)
+    taskqueue.sleep(seconds)  # cut short by SIGTERM: the loop then hands over
     return True
 
 
@@ -211,7 +226,11 @@ class CampaignSender:
                         throttle_ms, state = state["throttle_ms"], None
                     else:
                         state = state or {"status": None}
-                if state is not None or now - started > newsletter_settings.SEND_LEASE_SECONDS / 2:
+                if (
+                    state is not None
+                    or now - started > newsletter_settings.SEND_LEASE_SECONDS / 2
+                    or taskqueue.stop_requested()
+                ):
                     self._give_back(rows[position:], batch, cancelled=bool(state) and state["status"] == "cancelled")
                     batch.stop = state is not None
                     break
@@ -245,7 +264,7 @@ class CampaignSender:
                 marks.mark_sent(delivery_id, code)
                 batch.sent += 1
                 if throttle_ms:
-                    time.sleep(throttle_ms / 1000)
+                    taskqueue.sleep(throttle_ms / 1000)
         claims.mark_skipped(skipped, _("Not subscribed any more"))
         claims.record_outcomes(failures, bounces)
         self._adjust_throttle(throttled, throttle_ms)
