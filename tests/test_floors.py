@@ -157,6 +157,7 @@ def test_the_check_sees_each_way_of_naming_a_higher_floor(tmp_path):
         f"{APP}/audience/planted.py:6: {APP}.send.worker.send_campaign_task (send) from audience",
         f"{APP}/audience/planted.py:7: URL {APP}:click (track) from audience",
     ] + [
-        f"{APP}/audience/planted.py:8: URL {APP}:{name} (track) from audience"
-        for name in ("unsubscribe", "open", "click", "web_version")
+        f"{APP}/audience/planted.py:8: URL {APP}:{name} ({floor}) from audience"
+        for name, floor in [(name, "track") for name in ("unsubscribe", "open", "click", "web_version")]
+        + [("test_web_version", "send")]
     ]

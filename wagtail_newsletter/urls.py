@@ -4,6 +4,7 @@ from django.urls import path, re_path
 
 from .audience import embed as embed_views
 from .audience import views as audience_views
+from .send import test_web_version
 from .track import views as track_views
 
 app_name = "wagtail_newsletter"
@@ -25,4 +26,5 @@ urlpatterns = [
     re_path(r"^o/" + _TOKEN_GIF, track_views.open_pixel, name="open"),
     re_path(r"^c/" + _TOKEN, track_views.click, name="click"),
     re_path(r"^w/" + _TOKEN, track_views.web_version, name="web_version"),
+    re_path(r"^t/" + _TOKEN, test_web_version.web_version_of_test, name="test_web_version"),
 ]

@@ -1,8 +1,9 @@
 """Test sends: a page's latest revision mailed to a few addresses, clearly marked and with inert links.
 
 The admin view validates the addresses and enqueues :func:`send_test_task`; the task compiles the revision once,
-personalises it once (with a chosen subscriber's data or sample data, nothing tracked, unsubscribe inert) and sends
-one message per address through Django's configured email backend.
+personalises it once (with a chosen subscriber's data or sample data, nothing tracked, unsubscribe inert, the web
+version a signed link to this revision: see ``test_web_version``) and sends one message per address through the
+campaigns' pipeline.
 """
 
 import logging
@@ -12,11 +13,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ..audience.fields import InvalidValue, normalise_email
-from ..compose.compiled import compile_page
-from ..compose.personalise import personalise, sample_recipient
 from ..mail_text import one_line
 from .outgoing import Sender, sender_of
 from .sender_domains import sender_domain_problem
+from .test_web_version import render_as_tested
 
 logger = logging.getLogger(__name__)
 
@@ -94,15 +94,6 @@ def test_sender(page):
     )
 
 
-def test_recipient(subscriber_id):
-    """The subscriber whose data fills the variables, or None for sample data (also when they were deleted since)."""
-    from ..audience.models import Subscriber
-
-    if subscriber_id is None:
-        return None
-    return Subscriber.objects.filter(pk=subscriber_id).first()
-
-
 def send_test_task(revision_id, addresses, subscriber_id=None, user_id=None):
     """django-q2 task: compile revision ``revision_id`` once and mail it to ``addresses`` as a test.
 
@@ -114,10 +105,8 @@ def send_test_task(revision_id, addresses, subscriber_id=None, user_id=None):
     if revision is None:
         return 0
     page = revision.as_object()
-    compiled = compile_page(revision)
-    recipient = test_recipient(subscriber_id) or sample_recipient(compiled.language, compiled.base_url)
-    # links=None: InertLinks — final URLs, nothing tracked, an unsubscribe link that unsubscribes nobody.
-    personalised = personalise(compiled, recipient, links=None)
+    # Its "View in your browser" link opens this revision, a draft too, through a signed link.
+    personalised = render_as_tested(revision, subscriber_id)
     sender = test_sender(page)
     subject = SUBJECT_PREFIX + one_line(personalised.subject)
     for address in addresses:
