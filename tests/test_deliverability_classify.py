@@ -124,7 +124,6 @@ def test_dsn_returned_headers_give_the_message_id():
     assert classify(raw).original_message_id == "<1a.abcdef@news.example.com>"
 
 
-@pytest.mark.django_db(databases=[])
 def test_verp_token_of_the_bounce_names_the_delivery():
     verp = verp_return_path(4242, "bounce.example.com")
     verdict = classify(build.dsn([("x@example.org", "failed", "5.1.1", "")], to=verp.upper()))
