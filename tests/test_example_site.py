@@ -347,20 +347,21 @@ def test_setup_demo_points_the_site_at_the_base_url(settings):
 
 
 def example_settings(**env):
-    """Q_CLUSTER, EMAIL_TIMEOUT and WAGTAIL_NEWSLETTER of the example site's own settings, in a fresh process."""
+    """Q_CLUSTER, EMAIL_TIMEOUT, WAGTAIL_NEWSLETTER and WAGTAILADMIN_BASE_URL of the example site's own settings, in
+    a fresh process (``env`` added to the environment; a None value removes that variable)."""
     code = (
         "import json, django; django.setup(); from django.conf import settings as s; "
-        "print(json.dumps([s.Q_CLUSTER, s.EMAIL_TIMEOUT, s.WAGTAIL_NEWSLETTER]))"
+        "print(json.dumps([s.Q_CLUSTER, s.EMAIL_TIMEOUT, s.WAGTAIL_NEWSLETTER, s.WAGTAILADMIN_BASE_URL]))"
     )
     path = os.pathsep.join([str(ROOT), str(ROOT / "example_site")])
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "example.settings", "PYTHONPATH": path, **env}
-    env.pop("Q_SYNC", None)
+    env = {name: value for name, value in env.items() if value is not None and name != "Q_SYNC"}
     output = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True, text=True).stdout
     return json.loads(output)
 
 
 def test_example_q_cluster_lets_a_send_task_finish_and_never_runs_it_twice():
-    q_cluster, email_timeout, newsletter = example_settings()
+    q_cluster, email_timeout, newsletter, _admin_url = example_settings()
     send = {**NEWSLETTER_DEFAULTS, **newsletter}
     longest_send_task = send["SEND_TASK_SECONDS"] + send["SEND_LEASE_SECONDS"] / 2 + email_timeout
     assert q_cluster["timeout"] > longest_send_task and q_cluster["retry"] > q_cluster["timeout"]
@@ -368,7 +369,32 @@ def test_example_q_cluster_lets_a_send_task_finish_and_never_runs_it_twice():
 
 
 def test_example_q_cluster_can_be_changed_from_the_environment():
-    q_cluster, _timeout, _newsletter = example_settings(
+    q_cluster, _timeout, _newsletter, _admin_url = example_settings(
         Q_CLUSTER_JSON='{"workers": 4, "redis": "redis://127.0.0.1:6379/0"}'
     )
     assert q_cluster["workers"] == 4 and q_cluster["redis"] == "redis://127.0.0.1:6379/0" and "orm" not in q_cluster
+
+
+def test_commands_in_another_shell_use_the_base_url_scripts_demo_recorded(tmp_path):
+    # scripts/demo (PORT=8300) records its base URL; demo_activity run later in a plain shell must use it.
+    (tmp_path / "base_url").write_text("http://127.0.0.1:8300\n")
+    *_, newsletter, admin_url = example_settings(EXAMPLE_VAR_DIR=str(tmp_path), NEWSLETTER_BASE_URL=None)
+    assert newsletter["BASE_URL"] == admin_url == "http://127.0.0.1:8300"
+    *_, newsletter, admin_url = example_settings(EXAMPLE_VAR_DIR=str(tmp_path), NEWSLETTER_BASE_URL="https://n.example")
+    assert newsletter["BASE_URL"] == admin_url == "https://n.example"
+
+
+@pytest.mark.django_db
+def test_demo_activity_writes_no_url_but_the_base_urls_and_the_sample_content_links(settings):
+    import re
+
+    from wagtail_newsletter.send.models import Campaign
+
+    settings.WAGTAIL_NEWSLETTER = {**settings.WAGTAIL_NEWSLETTER, "BASE_URL": "http://127.0.0.1:8300"}
+    call_command("setup_demo", stdout=open(os.devnull, "w"))
+    call_command("demo_activity", stdout=open(os.devnull, "w"))
+    compiled = json.dumps(Campaign.objects.get(name__endswith="(sample report)").compiled)
+    urls = set(re.findall(r"https?://[^\"'\\\s<>)]+", compiled)) - {"http://www.w3.org/1999/xhtml"}
+    outside = {url for url in urls if not url.startswith("http://127.0.0.1:8300")}
+    assert outside == {"https://wagtail.org/", "https://mastodon.social/@wagtail"}
+    assert any("/media/images/" in url for url in urls)  # the banner is among them

@@ -1,7 +1,8 @@
 """Settings of the example site: embedded defaults (SQLite, django-q2 ORM broker, local SMTP
 catcher on port 1025), each overridable from the environment:
 
-DATABASE_URL, EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT, NEWSLETTER_BASE_URL, REDIS_URL (cache), SECRET_KEY, DEBUG,
+DATABASE_URL, EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT, NEWSLETTER_BASE_URL (else the one scripts/demo recorded in
+EXAMPLE_VAR_DIR/base_url), REDIS_URL (cache), SECRET_KEY, DEBUG, EXAMPLE_VAR_DIR (example_site/var),
 Q_CLUSTER_JSON (a JSON object merged into Q_CLUSTER, e.g. '{"workers": 4, "redis": "redis://127.0.0.1:6379/0"}').
 """
 
@@ -122,8 +123,18 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
+def running_base_url():
+    """Where the site runs: NEWSLETTER_BASE_URL, else what scripts/demo recorded when it started (so a command run in
+    another shell — demo_activity, setup_demo — writes the running demo's URLs), else port 8000."""
+    recorded = VAR_DIR / "base_url"
+    if "NEWSLETTER_BASE_URL" in os.environ:
+        return os.environ["NEWSLETTER_BASE_URL"]
+    return recorded.read_text().strip() if recorded.is_file() else "http://127.0.0.1:8000"
+
+
 WAGTAIL_SITE_NAME = "Example newsletter site"
-WAGTAILADMIN_BASE_URL = os.environ.get("NEWSLETTER_BASE_URL", "http://127.0.0.1:8000")
+WAGTAILADMIN_BASE_URL = running_base_url()
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -135,7 +146,7 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Example newsletter <news@example.org>")
 
 WAGTAIL_NEWSLETTER = {
-    "BASE_URL": os.environ.get("NEWSLETTER_BASE_URL", "http://127.0.0.1:8000"),
+    "BASE_URL": WAGTAILADMIN_BASE_URL,
     # The sign-up and confirmation pages wear the site's own layout.
     "BASE_TEMPLATE": "base.html",
     # The demo has no public DNS, so its sender domain sends without DNS checks. Never on a real site.
@@ -144,7 +155,7 @@ WAGTAIL_NEWSLETTER = {
 
 # django-q2 with its ORM broker: no extra service needed. Use "redis" (Q_CLUSTER_JSON) to scale out.
 # "timeout" (django-q2 kills a task running longer) must exceed a send task's longest run: it stops claiming after
-# SEND_TASK_SECONDS, its last batch is cut after SEND_LEASE_SECONDS / 2, then one SMTP timeout — 20 + 30 + 20 = 70 s
+# SEND_TASK_SECONDS, its last batch is cut after SEND_LEASE_SECONDS / 2, then one SMTP timeout — 20 + 5 + 20 = 45 s
 # with the library's defaults; 120 s leaves room (and for imports). "retry" (a task not acknowledged by then is
 # handed out again, so it would run twice) must exceed "timeout". Both follow SEND_* set in WAGTAIL_NEWSLETTER above.
 _send = {**NEWSLETTER_DEFAULTS, **WAGTAIL_NEWSLETTER}
