@@ -1,9 +1,10 @@
-"""Fixtures of the editor tools tests (test send, templates, side panels): a newsletter archive and a newsletter."""
+"""The newsletter archive and newsletters every test composes and sends with (a plugin of conftest.py: every test
+module has these fixtures), and the editor tools tests' users."""
 
 import pytest
 from django.contrib.auth.models import Group as UserGroup
 from django.contrib.auth.models import Permission
-from wagtail.models import GroupPagePermission, Site
+from wagtail.models import GroupPagePermission, Locale, Page, Site
 
 from wagtail_newsletter.compose.models import NewsletterIndexPage, NewsletterPage
 
@@ -19,11 +20,21 @@ GREETING_BODY = [
 
 @pytest.fixture
 def archive(db):
-    root = Site.objects.get(is_default_site=True).root_page
-    return root.add_child(instance=NewsletterIndexPage(title="Newsletters", slug="newsletters"))
+    """The newsletter archive under the default site's home page; the Wagtail root and site are made again if an
+    earlier transactional test flushed them (a transactional test asks for its own database: its mark or
+    ``transactional_db``)."""
+    site = Site.objects.filter(is_default_site=True).first()
+    if site is None:
+        Locale.objects.get_or_create(language_code="en")
+        root = Page.get_first_root_node() or Page.add_root(title="Root", slug="root")
+        home = root.add_child(instance=Page(title="Home", slug="home"))
+        site = Site.objects.create(hostname="localhost", port=80, root_page=home, is_default_site=True)
+    return site.root_page.add_child(instance=NewsletterIndexPage(title="Newsletters", slug="newsletters"))
 
 
 def make_newsletter(archive, **fields):
+    """A published newsletter under ``archive``: Spring news with a greeting, a link and a footer, unless
+    ``fields`` say otherwise."""
     values = {
         "title": "Spring news",
         "subject": 'Spring news for {{ first_name|default:"you" }}',

@@ -14,6 +14,8 @@ from wagtail_newsletter.compose.personalise import personalise, sample_recipient
 from wagtail_newsletter.compose.rendering import render_email_document
 from wagtail_newsletter.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
 
+from .compose_editor_fixtures import make_newsletter
+
 pytestmark = pytest.mark.django_db
 
 BODY = [
@@ -24,26 +26,22 @@ BODY = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def index():
-    return Page.objects.get(depth=2).add_child(instance=NewsletterIndexPage(title="Newsletters", slug="newsletters"))
-
-
-def make_newsletter(index, slug="spring", **fields):
+def spring_newsletter(archive, slug="spring", **fields):
+    """This module's newsletter: BODY, and a title and slug of its own."""
     values = {"title": slug.title(), "slug": slug, "subject": 'Spring for {{ first_name|default:"you" }}',
               "preheader": "What is new this spring", "body": BODY, **fields}  # fmt: skip
-    return index.add_child(instance=NewsletterPage(**values))
+    return make_newsletter(archive, **values)
 
 
-def test_newsletter_is_created_under_an_index_page(index):
-    page = make_newsletter(index)
-    assert page.get_parent().specific == index
-    assert NewsletterPage.can_create_at(index)
+def test_newsletter_is_created_under_an_index_page(archive):
+    page = spring_newsletter(archive)
+    assert page.get_parent().specific == archive
+    assert NewsletterPage.can_create_at(archive)
     assert not NewsletterPage.can_create_at(Page.objects.get(depth=2))
 
 
-def test_email_settings_have_their_defaults(index):
-    page = make_newsletter(index)
+def test_email_settings_have_their_defaults(archive):
+    page = spring_newsletter(archive)
     assert page.tracking_enabled is True
     assert (page.utm_source, page.utm_medium, page.get_utm_campaign()) == ("newsletter", "email", "spring")
     assert page.language == "en"
@@ -51,23 +49,23 @@ def test_email_settings_have_their_defaults(index):
 
 
 @pytest.mark.parametrize("field", ["subject", "preheader", "sender_name"])
-def test_header_fields_reject_line_breaks(index, field):
+def test_header_fields_reject_line_breaks(archive, field):
     values = {"title": "Bad", "slug": "bad", "subject": "Fine", field: "Hello\r\nBcc: victim@example.org"}
     page = NewsletterPage(**values)
     with pytest.raises(ValidationError) as error:
-        index.add_child(instance=page)  # Wagtail runs full_clean() before writing
+        archive.add_child(instance=page)  # Wagtail runs full_clean() before writing
     assert field in error.value.message_dict
     assert not NewsletterPage.objects.exists()
 
 
-def test_subject_is_required(index):
+def test_subject_is_required(archive):
     with pytest.raises(ValidationError):
-        index.add_child(instance=NewsletterPage(title="No subject", slug="no-subject", subject=""))
+        archive.add_child(instance=NewsletterPage(title="No subject", slug="no-subject", subject=""))
     assert not NewsletterPage.objects.exists()
 
 
-def test_email_document_has_the_head_an_email_needs(index):
-    page = make_newsletter(index)
+def test_email_document_has_the_head_an_email_needs(archive):
+    page = spring_newsletter(archive)
     soup = BeautifulSoup(render_email_document(page), "html.parser")
     assert str(soup).startswith("<!DOCTYPE html>")
     assert soup.find("meta", charset="utf-8")
@@ -79,16 +77,16 @@ def test_email_document_has_the_head_an_email_needs(index):
     assert "@media (prefers-color-scheme: dark)" in css
 
 
-def test_email_document_hides_the_preheader(index):
-    page = make_newsletter(index)
+def test_email_document_hides_the_preheader(archive):
+    page = spring_newsletter(archive)
     soup = BeautifulSoup(render_email_document(page), "html.parser")
     preheader = soup.find("div", class_="wn-preheader")
     assert preheader.get_text().startswith("What is new this spring")
     assert "display:none" in preheader["style"]
 
 
-def test_email_document_keeps_merge_tags_and_footer_links_as_tags(index):
-    page = make_newsletter(index)
+def test_email_document_keeps_merge_tags_and_footer_links_as_tags(archive):
+    page = spring_newsletter(archive)
     soup = BeautifulSoup(render_email_document(page), "html.parser")
     assert soup.find("h1").get_text() == 'Hello {{ first_name|default:"there" }}'
     footer = soup.find("td", class_="wn-footer")
@@ -96,16 +94,16 @@ def test_email_document_keeps_merge_tags_and_footer_links_as_tags(index):
     assert footer.find("a", href="{{ web_version_url }}")
 
 
-def test_email_document_uses_only_presentation_tables(index):
-    page = make_newsletter(index)
+def test_email_document_uses_only_presentation_tables(archive):
+    page = spring_newsletter(archive)
     soup = BeautifulSoup(render_email_document(page), "html.parser")
     assert all(table.get("role") == "presentation" for table in soup.find_all("table"))
     assert soup.find("script") is None
     assert "<link" not in str(soup)  # no external stylesheets or web fonts
 
 
-def test_themes_are_visibly_different(index):
-    page = make_newsletter(index)
+def test_themes_are_visibly_different(archive):
+    page = spring_newsletter(archive)
     documents = {}
     for name in ("classic", "bold", "minimal"):
         page.theme = name
@@ -133,8 +131,8 @@ def test_a_registered_theme_becomes_a_choice(settings):
     assert themes.get_theme("no-such-theme").name == themes.DEFAULT_THEME
 
 
-def test_web_version_is_public_so_variables_show_their_defaults(index, client):
-    page = make_newsletter(index)
+def test_web_version_is_public_so_variables_show_their_defaults(archive, client):
+    page = spring_newsletter(archive)
     response = client.get(page.url)
     assert response.status_code == 200
     html = response.content.decode()
@@ -144,19 +142,19 @@ def test_web_version_is_public_so_variables_show_their_defaults(index, client):
     assert html == personalise(compile_page(page), anonymous).html
 
 
-def test_web_version_never_shows_the_preview_subscriber(index, client):
+def test_web_version_never_shows_the_preview_subscriber(archive, client):
     from wagtail_newsletter.models import Status, Subscriber
 
     grace = Subscriber.objects.create(email="grace@example.org", first_name="Grace", status=Status.SUBSCRIBED)
-    page = make_newsletter(index, preview_subscriber=grace)
+    page = spring_newsletter(archive, preview_subscriber=grace)
     assert "Grace" not in client.get(page.url).content.decode()
 
 
-def test_archive_lists_live_newsletters_newest_first_with_share_links(index, client):
-    make_newsletter(index, slug="winter")
-    make_newsletter(index, slug="spring")
-    make_newsletter(index, slug="draft").unpublish()
-    response = client.get(index.url)
+def test_archive_lists_live_newsletters_newest_first_with_share_links(archive, client):
+    spring_newsletter(archive, slug="winter")
+    spring_newsletter(archive, slug="spring")
+    spring_newsletter(archive, slug="draft").unpublish()
+    response = client.get(archive.url)
     assert response.status_code == 200
     soup = BeautifulSoup(response.content, "html.parser")
     items = soup.find_all("li", class_="wn-archive-item")
@@ -171,10 +169,10 @@ def test_archive_lists_live_newsletters_newest_first_with_share_links(index, cli
     assert soup.find("script") is None
 
 
-def test_template_copies_its_fields_to_a_new_newsletter(index):
+def test_template_copies_its_fields_to_a_new_newsletter(archive):
     template = NewsletterTemplate.objects.create(name="Monthly", theme="bold", body=BODY, subject="Our month",
                                                  sender_name="The team")  # fmt: skip
-    page = index.add_child(instance=NewsletterPage(title="May", slug="may", **template.page_values()))
+    page = archive.add_child(instance=NewsletterPage(title="May", slug="may", **template.page_values()))
     assert (page.theme, page.subject, page.sender_name) == ("bold", "Our month", "The team")
     assert [block.block_type for block in page.body] == ["heading", "rich_text", "footer"]
     assert NewsletterTemplate.values_from_page(page)["theme"] == "bold"
@@ -202,8 +200,8 @@ def expected_sample(page):
 
 
 @pytest.mark.parametrize("mode", ["email", "text"])
-def test_preview_shows_exactly_what_personalise_produces(index, admin_client, mode):
-    page = make_newsletter(index, body=[BODY[0]])
+def test_preview_shows_exactly_what_personalise_produces(archive, admin_client, mode):
+    page = spring_newsletter(archive, body=[BODY[0]])
     preview_url = reverse("wagtailadmin_pages:preview_on_edit", args=(page.pk,))
     response = admin_client.post(preview_url, preview_post_data(page))
     assert response.json() == {"is_valid": True, "is_available": True}
@@ -220,15 +218,15 @@ def test_preview_shows_exactly_what_personalise_produces(index, admin_client, mo
         assert "Hello Ada" in expected.text
 
 
-def test_preview_modes_and_sizes_are_offered(index):
-    page = make_newsletter(index)
+def test_preview_modes_and_sizes_are_offered(archive):
+    page = spring_newsletter(archive)
     assert [mode for mode, _label in page.preview_modes] == ["email", "text"]
     assert {size["name"]: size["device_width"] for size in page.preview_sizes} == {"mobile": 375, "desktop": 1024}
 
 
-def test_editor_finds_the_email_settings_in_their_own_tab(index, admin_client):
+def test_editor_finds_the_email_settings_in_their_own_tab(archive, admin_client):
     response = admin_client.get(
-        reverse("wagtailadmin_pages:add", args=("wagtail_newsletter", "newsletterpage", index.pk))
+        reverse("wagtailadmin_pages:add", args=("wagtail_newsletter", "newsletterpage", archive.pk))
     )
     assert response.status_code == 200
     soup = BeautifulSoup(response.content, "html.parser")
@@ -239,30 +237,30 @@ def test_editor_finds_the_email_settings_in_their_own_tab(index, admin_client):
         assert soup.find(attrs={"name": name}) is not None, name
 
 
-def test_archive_is_paginated(index, client, monkeypatch):
+def test_archive_is_paginated(archive, client, monkeypatch):
     for number in range(3):
-        make_newsletter(index, slug=f"issue-{number}")
+        spring_newsletter(archive, slug=f"issue-{number}")
     monkeypatch.setattr(NewsletterIndexPage, "per_page", 2)
-    first = BeautifulSoup(client.get(index.url).content, "html.parser")
-    second = BeautifulSoup(client.get(index.url, {"page": 2}).content, "html.parser")
+    first = BeautifulSoup(client.get(archive.url).content, "html.parser")
+    second = BeautifulSoup(client.get(archive.url, {"page": 2}).content, "html.parser")
     assert len(first.find_all("li", class_="wn-archive-item")) == 2
     assert [h.get_text() for h in second.select("li.wn-archive-item h2")] == ["Issue-0"]
     assert first.find("a", rel="next")["href"] == "?page=2"
 
 
-def test_editor_text_is_escaped_in_the_document(index):
+def test_editor_text_is_escaped_in_the_document(archive):
     body = [{"type": "heading", "value": {"text": "<script>alert(1)</script>", "level": "2", "alignment": "left"}}]
-    page = make_newsletter(index, body=body, subject="<b>Big</b> news")
+    page = spring_newsletter(archive, body=body, subject="<b>Big</b> news")
     html = render_email_document(page)
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
     assert "<title>&lt;b&gt;Big&lt;/b&gt; news</title>" in html
 
 
-def test_preview_as_a_chosen_subscriber_uses_their_data_escaped(index, admin_client):
+def test_preview_as_a_chosen_subscriber_uses_their_data_escaped(archive, admin_client):
     from wagtail_newsletter.models import Status, Subscriber
 
-    page = make_newsletter(index, body=[BODY[0]])
+    page = spring_newsletter(archive, body=[BODY[0]])
     grace = Subscriber.objects.create(email="grace@example.org", first_name="<Grace>", status=Status.SUBSCRIBED)
     preview_url = reverse("wagtailadmin_pages:preview_on_edit", args=(page.pk,))
     data = {**preview_post_data(page), "preview_subscriber": str(grace.pk)}

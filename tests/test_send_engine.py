@@ -14,7 +14,12 @@ from wagtail_newsletter.send.models import Campaign, CampaignStatus, Delivery, D
 from wagtail_newsletter.send.worker import send_campaign_task
 from wagtail_newsletter.tokens import LinkSigner
 
+from . import compose_editor_fixtures
 from .compose_editor_fixtures import make_newsletter
+
+# The one ``archive`` fixture is the conftest plugin's (compose_editor_fixtures); test_send_qcluster, test_send_stop and
+# test_send_takeover still import it from here.
+archive = compose_editor_fixtures.archive
 
 
 def make_subscribers(count, group=None, status=Status.SUBSCRIBED, prefix="reader"):
@@ -25,22 +30,6 @@ def make_subscribers(count, group=None, status=Status.SUBSCRIBED, prefix="reader
     if group is not None:
         Membership.objects.bulk_create([Membership(subscriber=s, group=group) for s in subscribers])
     return subscribers
-
-
-@pytest.fixture
-def archive(transactional_db):
-    """The newsletter archive, with a Wagtail root and site made again if an earlier transactional test flushed them."""
-    from wagtail.models import Locale, Page, Site
-
-    from wagtail_newsletter.compose.models import NewsletterIndexPage
-
-    site = Site.objects.filter(is_default_site=True).first()
-    if site is None:
-        Locale.objects.get_or_create(language_code="en")
-        root = Page.get_first_root_node() or Page.add_root(title="Root", slug="root")
-        home = root.add_child(instance=Page(title="Home", slug="home"))
-        site = Site.objects.create(hostname="localhost", port=80, root_page=home, is_default_site=True)
-    return site.root_page.add_child(instance=NewsletterIndexPage(title="Newsletters", slug="newsletters"))
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from wagtail_newsletter.send.planner import plan_deliveries
 from wagtail_newsletter.tokens import LinkSigner
 
 from .compose_editor_fixtures import make_newsletter
-from .test_send_engine import archive, hold_kicks, make_subscribers  # noqa: F401 (fixture)
+from .test_send_engine import hold_kicks, make_subscribers  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,7 @@ from wagtail_newsletter.send.worker import send_campaign_task
 
 from .compose_editor_fixtures import make_newsletter
 from .test_send_dkim import DOMAIN, SELECTOR, dns_server, key, perl_verify  # noqa: F401 (fixtures)
-from .test_send_engine import archive, make_subscribers  # noqa: F401 (fixture)
+from .test_send_engine import make_subscribers  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,7 +17,7 @@ from wagtail_newsletter.track.events import record_bounce, record_complaint
 from wagtail_newsletter.track.models import Activity, Event, EventKind
 
 from .compose_editor_fixtures import make_newsletter
-from .test_send_engine import archive, make_subscribers, sending_settings  # noqa: F401 (fixtures)
+from .test_send_engine import make_subscribers, sending_settings  # noqa: F401 (fixtures)
 from .test_track_hits import click_token, click_url, events, fresh_link_tables, open_token, open_url  # noqa: F401
 from .test_track_unsubscribe import make_delivery
 

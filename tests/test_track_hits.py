@@ -20,7 +20,7 @@ from wagtail_newsletter.track.models import Agent, Event, EventKind
 from wagtail_newsletter.track.views import PIXEL_GIF
 
 from .compose_editor_fixtures import make_newsletter
-from .test_send_engine import archive, make_subscribers, sending_settings  # noqa: F401 (fixtures)
+from .test_send_engine import make_subscribers, sending_settings  # noqa: F401 (fixtures)
 from .test_track_unsubscribe import BASE, altered, assert_no_cookie, make_campaign, make_delivery
 
 pytestmark = pytest.mark.django_db
