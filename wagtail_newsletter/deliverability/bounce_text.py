@@ -25,7 +25,7 @@ BOUNCE_SUBJECT = re.compile(
     r"|warning:\s+could\s+not\s+send|message\s+(?:not\s+delivered|delayed|you\s+sent\s+blocked|rejected|could\s+not)"
     r"|permanent\s+(?:error|failure)|mail\s+system\s+error|delivery\s+notification|unzustellbar|nicht\s+zustellbar"
     r"|non\s+remis|non\s+distribu|no\s+entregad|non\s+recapitabil|niedostarcz|onbestelbaar|n[aã]o\s+entregue"
-    r"|配信|送信エラー|未送达|退信|delayed\s+mail|mail\s+could\s+not|rejected\s+mail|returned\s+e-?mail",
+    r"|(?:mail|delivery|message)\s+failed|returning\s+(?:message\s+)?to\s+sender|配信|送信エラー|未送达|退信|delayed\s+mail|mail\s+could\s+not|rejected\s+mail|returned\s+e-?mail",
     re.IGNORECASE,
 )
 # Notice patterns are matched on lower-cased text (``Parts.lowered``): case-insensitive alternations are slow.
@@ -36,7 +36,8 @@ FAILURE_TEXT = re.compile(
     r"|unable\s+to\s+deliver|(?:wasn't|was\s+not|were\s+not)\s+able\s+to\s+deliver|failed\s+to\s+deliver|could\s+not\s+"
     r"deliver|couldn't\s+be\s+delivered|delivery\s+(?:has\s+been\s+)?delayed|not\s+yet\s+been\s+delivered|sorry\s+to\s+"
     r"(?:have\s+to\s+)?inform\s+you|transcript\s+of\s+session|delivery\s+problems?|message\s+(?:you\s+sent\s+)?"
-    r"(?:was|has\s+been)\s+(?:blocked|rejected|returned)|unzustellbar|non\s+remis|failure\s+notice",
+    r"(?:was|has\s+been)\s+(?:blocked|rejected|returned)|unzustellbar|non\s+remis|failure\s+notice|failed\s+addresses"
+    r"|been\s+returned|returned\s+because|you\s+sent\s+(?:was|has\s+been)\s+(?:rejected|returned|blocked)",
 )
 # A notice that the message is still queued: a warning, not a failure.
 WARNING_TEXT = re.compile(
@@ -52,7 +53,7 @@ _FINAL_TEXT = re.compile(
 )
 # Lines whose addresses are not recipients: quoted sender headers, message ids, Received traces.
 _NOT_RECIPIENT_LINE = re.compile(
-    r"^[ \t>]*(?:from|sender|reply-to|return-path|errors-to|message-id|in-reply-to|references|received|by|with|id"
+    r"^[ \t>*-]*(?:from|sender|reply-to|return-path|errors-to|message-id|in-reply-to|references|received|by|with|id"
     r"|date|subject|x-[\w-]+|list-[\w-]+|dkim-signature|resent-from|envelope-from)[ \t]*:|message[- ]?id"
     r"|\bid\s+<|mail\s+from\s*:|envelope-from|^\s*(?:by|from)\s+\S+\s+(?:\(|with|id)",
     re.IGNORECASE,
@@ -64,7 +65,8 @@ INTRODUCER = re.compile(
     r"(?:following|these)\s+(?:address|recipient|destination|user)(?:\(e?s\)|es|s)?|(?:could|can)\s*not\s+be\s+"
     r"delivered\s+to|(?:was|were)\s+not\s+delivered\s+to|not\s+(?:reach|be\s+delivered\s+to)|delivery\s+to\s+"
     r"(?:the\s+following|these)|failed\s+to\s+deliver\s+to|unable\s+to\s+deliver\s+to|error\s+delivering|"
-    r"permanent\s+fatal\s+errors|addressed\s+to|failed\s+recipients?|recipients?\s+(?:failed|unknown)",
+    r"permanent\s+fatal\s+errors|addressed\s+to|failed\s+(?:recipients?|addresses)|recipients?\s+(?:failed|unknown)"
+    r"|intended\s+recipient",
     re.IGNORECASE,
 )
 _BEFORE_NON_RECIPIENT = re.compile(
@@ -72,6 +74,7 @@ _BEFORE_NON_RECIPIENT = re.compile(
     r"|\b(?:contact|send\s+(?:an\s+)?e?-?mail\s+to|write\s+to|reply\s+to|questions?\s+to)\s*:?\s*(?:us\s+at\s+)?<?$",
     re.IGNORECASE,
 )
+_ADDRESS_PREFIX = re.compile(r"^(?:smtp|rfc822|mailto|sip)[=:]")
 _RECEIVED_FOR = re.compile(r"\bfor\s+<?([^<>\s;]+@[^<>\s;]+?)>?[;\s]", re.IGNORECASE)
 _QMAIL_AOL_SCREEN_NAME = re.compile(r"^\s*-?\s*([a-z][a-z0-9._-]{1,31})\s*$", re.IGNORECASE | re.MULTILINE)
 
@@ -85,6 +88,7 @@ def looks_like_bounce(message, parts):
     subject = header_text(message, "Subject")
     signals = (
         from_daemon,
+        from_daemon and bool(parts.reason_class),  # a mail system naming a reason: that is a notice
         bool(BOUNCE_SUBJECT.search(subject)) and not subject.lower().startswith(("re:", "fw:", "fwd:", "aw:", "tr:")),
         bool(FAILURE_TEXT.search(parts.lowered)),
         message.get_content_type() == "multipart/report",
@@ -136,7 +140,7 @@ def _recipient_positions(notice, originals, ignored):
     for line in notice.splitlines(keepends=True):
         if not _NOT_RECIPIENT_LINE.search(line):
             for match in ADDRESS.finditer(line):
-                address = match.group().lower().strip(".")
+                address = clean_address(match.group())
                 if _named_as_sender(line, match.start()):
                     senders.add(address)
                 elif not _ignorable(address, ignored):
@@ -186,6 +190,12 @@ def _ignorable(address, ignored):
 def _verp_base(address):
     local, _at, domain = address.partition("@")
     return local.partition("+")[0], domain
+
+
+def clean_address(found):
+    """An address as the ADDRESS pattern found it in text, without quoting and an X.400-style ``smtp=`` prefix."""
+    address = found.lower().strip(".'`")
+    return _ADDRESS_PREFIX.sub("", address)
 
 
 def _named_as_sender(line, position):

@@ -91,7 +91,8 @@ def _dsn_verdict(message, parts, reports, found):
         if report.action in _WARNING_ACTIONS or (report.action not in _FINAL_ACTIONS and report.status[:1] == "4"):
             cls = TRANSIENT
         elif report.action in _FINAL_ACTIONS or report.status[:1] == "5":
-            cls = failure_class(report.status, report.diagnostic, lambda: parts.reason_class)
+            diagnostic = report.diagnostic or report.status_text
+            cls = failure_class(report.status, diagnostic, lambda: parts.reason_class)
         else:
             continue  # delivered / relayed / expanded: a success notice
         if report.address:

@@ -37,6 +37,7 @@ class RecipientReport:
     action: str = ""
     status: str = ""
     diagnostic: str = ""
+    status_text: str = ""  # the Status field as written (some MTAs put an SMTP reply there)
 
     @property
     def address(self):
@@ -78,14 +79,21 @@ def recipient_reports(text):
             current = RecipientReport()
             reports.append(current)
         if name == "action":
-            current.action = value.split()[0].lower() if value.split() else ""
+            current.action = _action(value)
         elif name == "status":
             current.status = find_status(value)
+            current.status_text = value
         elif name == "diagnostic-code":
             current.diagnostic = value.partition(";")[2].strip() or value
         elif name in _RECIPIENT_FIELDS:
             setattr(current, attribute, value)
     return [report for report in reports if report.address or report.action]
+
+
+def _action(value):
+    """The Action field's keyword; "failure" and "fail" (seen in the wild) mean failed."""
+    word = value.split()[0].lower() if value.split() else ""
+    return "failed" if word.startswith("fail") else word
 
 
 def _unfolded(text):

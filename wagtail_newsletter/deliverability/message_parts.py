@@ -31,6 +31,7 @@ _RETURNED_COPY = re.compile(
     r"|(?:the\s+)?headers?\s+of|this is a copy|below this line|headers? of|text of|original headers?|copy of)\b.*$"
     r"|^[ \t]*(?:this is a copy of the message|below this line is a copy of the message"
     r"|(?:the\s+)?(?:original|returned|unsent|undelivered)\s+message\b[^\n]{0,40}\b(?:follows|below|attached)"
+    r"|original\s+message\s+(?:details|headers?)"
     r"|headers of (?:the|your) (?:original )?message(?: follow)?|message headers follow)\b.*$"
     r"|^(?:Return-Path|Received|X-Original-To|Delivered-To):",
     re.IGNORECASE | re.MULTILINE,

@@ -98,7 +98,8 @@ TRANSIENT_PHRASES = _phrases(
     r"expired|too\s+(?:many|much)\s+(?:connections|concurrent|load)|greylist|grey\s*listed|gray\s*listed|deferred",
     r"service\s+(?:temporarily\s+)?unavailable|resources?\s+(?:temporarily\s+)?unavailable|not\s+responding",
     r"unable\s+to\s+connect|no\s+route\s+to\s+host|network\s+is\s+unreachable|host\s+is\s+down|queued",
-    r"(?:system|server)\s+(?:error|busy|failure)|local\s+error\s+in\s+processing|loop\s+detected",
+    r"(?:system|server)\s+(?:error|busy|failure)|local\s+error\s+in\s+processing|loop\s+detected|too\s+many\s+hops"
+    r"|(?:mail|routing)\s+loop",
 )
 
 # The most specific reasons first: a full mailbox is often reported with a generic "unavailable".
@@ -152,8 +153,8 @@ def status_class(status):
         return HARD if detail == 1 else SOFT
     if subject == 3 and detail == 4:
         return SOFT
-    if subject == 4:
-        return TRANSIENT if detail in (1, 2, 5, 7) else HARD
+    if subject == 4:  # x.4.4 unable to route (no such domain) is final; timeouts, congestion and loops are not
+        return {4: HARD, 0: ""}.get(detail, TRANSIENT)
     if subject in (6, 7):
         return POLICY
     return ""
