@@ -11,6 +11,7 @@ import time
 from contextlib import contextmanager
 from email.utils import parseaddr
 
+from django.core.mail import EmailMessage
 from django.db import connection
 from django.db.models import F
 from django.db.models.functions import Greatest, Least
@@ -21,6 +22,7 @@ from .. import taskqueue
 from ..audience.models import Status
 from ..compose.personalise import personalise
 from ..conf import newsletter_settings
+from ..mail_text import date_header
 from ..tokens import LinkSigner
 from . import claims, leases, quotas
 from .dispatch import kick
@@ -333,17 +335,15 @@ class CampaignSender:
 
 def alert_editor(campaign, reason):
     """Tell the person who started the campaign why it stopped (best effort: the relay may refuse us too)."""
-    from django.core.mail import send_mail
-
     user = campaign.sent_by or campaign.created_by
     address = getattr(user, "email", "")
     if not address:
         return
     sender = parseaddr(newsletter_settings.DEFAULT_FROM_EMAIL or "")[1] or None
-    send_mail(
+    EmailMessage(
         _("Newsletter campaign “%(name)s” paused") % {"name": campaign.name},
         reason,
         sender,
         [address],
-        fail_silently=True,
-    )
+        headers={"Date": date_header()},  # Django's own would be UTC's "-0000"
+    ).send(fail_silently=True)
