@@ -295,5 +295,6 @@ def test_command_reports_a_missing_file_and_exits_non_zero(tmp_path):
     with pytest.raises(CommandError) as raised:
         call_command("newsletter_classify", str(tmp_path / "missing.eml"), str(garbage), stdout=out, stderr=err)
     assert raised.value.returncode == 1
-    assert "missing.eml" in err.getvalue()
+    assert f"{tmp_path / 'missing.eml'}: cannot read" in err.getvalue()
+    assert f"{garbage}: not a mail message" in err.getvalue()
     assert out.getvalue() == f"{garbage}\tnone\t\t\n"

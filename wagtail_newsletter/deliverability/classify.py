@@ -14,7 +14,9 @@ from .verdict import (
     KIND_DSN,
     KIND_OTHER,
     NONE,
+    NOT_A_MESSAGE,
     TRANSIENT,
+    UNPARSABLE,
     Failure,
     Verdict,
     overall_class,
@@ -32,9 +34,11 @@ def classify(raw):
     """Read one raw message (bytes) and say what it is: see ``Verdict``. Never raises on content."""
     try:
         message = parse(raw)
+        if not message.keys():
+            return Verdict(NONE, KIND_OTHER, problem=NOT_A_MESSAGE)
         return _classify(message, Parts(message))
-    except Exception as error:  # noqa: BLE001 (garbage in: nothing to act on, and say why)
-        return Verdict(NONE, KIND_OTHER, errors=(f"unreadable message: {error!r}",))
+    except Exception:  # noqa: BLE001 (garbage in: nothing to act on, and say why)
+        return Verdict(NONE, KIND_OTHER, problem=UNPARSABLE)
 
 
 def _classify(message, parts, depth=0):

@@ -1,6 +1,6 @@
 """What the classifier says about one message: its class, the failed recipients and what finds the delivery."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # The classes, from "the address is dead" to "not a bounce at all" (see docs/operators-bounces.md).
 HARD = "hard"  # the address or its domain does not exist: stop mailing it now
@@ -23,6 +23,10 @@ KIND_FEEDBACK = "feedback"  # a complaint in a provider's own format (Microsoft 
 KIND_AUTOREPLY = "autoreply"  # vacation notice, auto-responder, challenge-response
 KIND_OTHER = "other"  # anything else
 
+# Why a message could not be read at all (Verdict.problem); the command says it in words.
+NOT_A_MESSAGE = "not-a-message"  # no header fields: not mail
+UNPARSABLE = "unparsable"  # the parser gave up
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -42,7 +46,8 @@ class Verdict:
     recipients', ``none`` when it names no failure); ``kind``: its format. What finds the delivery, in the order
     the effects step tries them: ``verp_addresses`` (addresses that may carry our VERP token: the bounce's own
     envelope and routing headers, the returned message's Return-Path, an ARF report's Original-Mail-From),
-    ``original_message_id`` (of the returned message), then the recipients' addresses.
+    ``original_message_id`` (of the returned message), then the recipients' addresses. ``problem``: why the
+    message could not be read at all (``NOT_A_MESSAGE``, ``UNPARSABLE``), else "".
     """
 
     cls: str
@@ -52,7 +57,7 @@ class Verdict:
     verp_addresses: tuple = ()
     feedback_type: str = ""
     reason: str = ""
-    errors: tuple = field(default=(), compare=False)
+    problem: str = ""
 
     @property
     def recipients(self):

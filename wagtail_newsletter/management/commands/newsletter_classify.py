@@ -8,8 +8,15 @@ a message that cannot be parsed is class ``none``.
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from wagtail_newsletter.deliverability.classify import classify
+from wagtail_newsletter.deliverability.verdict import NOT_A_MESSAGE, UNPARSABLE
+
+PROBLEMS = {
+    NOT_A_MESSAGE: gettext_lazy("not a mail message (no header fields); classed none"),
+    UNPARSABLE: gettext_lazy("the message could not be parsed; classed none"),
+}
 
 
 class Command(BaseCommand):
@@ -29,8 +36,8 @@ class Command(BaseCommand):
                 self.stderr.write(_("%(path)s: cannot read: %(error)s") % {"path": path, "error": error.strerror})
                 continue
             verdict = classify(raw)
-            for error in verdict.errors:
-                self.stderr.write(_("%(path)s: %(error)s") % {"path": path, "error": error})
+            if verdict.problem:
+                self.stderr.write(_("%(path)s: %(problem)s") % {"path": path, "problem": PROBLEMS[verdict.problem]})
             line = "\t".join((path, verdict.classes, ";".join(verdict.recipients), verdict.status))
             self.stdout.write(line)
         if missing:
