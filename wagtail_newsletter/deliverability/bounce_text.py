@@ -44,7 +44,8 @@ WARNING_TEXT = re.compile(
     r"this\s+is\s+(?:just\s+|only\s+)?a\s+warning|do\s+not\s+need\s+to\s+resend|(?:has|have)\s+been\s+delayed"
     r"|not\s+yet\s+been\s+delivered|delivery\s+(?:is|has\s+been)\s+delayed|will\s+(?:continue\s+to\s+|keep\s+)?"
     r"(?:retry|try(?:ing)?)\b|still\s+(?:trying|being\s+retried|in\s+the\s+queue)|delivery\s+status\s+notification"
-    r"\s+\(delay\)|could\s+not\s+send\s+message\s+for\s+past",
+    r"\s+\(delay\)|could\s+not\s+send\s+message\s+for\s+past|(?:please\s+)?do\s+not\s+resend|attempts\s+will\s+"
+    r"continue|will\s+continue\s+(?:to\s+)?(?:try|attempt)",
 )
 _FINAL_TEXT = re.compile(
     r"permanent(?:ly)?\s+(?:fatal\s+)?(?:error|failure|failed)|gave\s+up|giving\s+up|retry\s+time(?:out)?\s+"
@@ -97,11 +98,15 @@ def looks_like_bounce(message, parts):
     return sum(signals) >= 2
 
 
-def is_warning(message, lowered):
-    """True when the notice (``lowered``: lower-cased) says delivery is only delayed (the message is queued)."""
-    subject = header_text(message, "Subject")
-    warned = re.search(r"\b(?:delay(?:ed)?|warning)\b", subject, re.IGNORECASE) or WARNING_TEXT.search(lowered)
-    return bool(warned) and not _FINAL_TEXT.search(lowered)
+def is_warning(message, parts):
+    """True when the notice says delivery is only delayed (the message is still queued). A "Warning" subject
+    alone does not say so when the text gives a final reason (MDaemon: "Warning: x - User unknown!")."""
+    if _FINAL_TEXT.search(parts.lowered):
+        return False
+    if WARNING_TEXT.search(parts.lowered):
+        return True
+    warned = re.search(r"\b(?:delay(?:ed)?|warning)\b", header_text(message, "Subject"), re.IGNORECASE)
+    return bool(warned) and parts.reason_class in ("", TRANSIENT)
 
 
 def failures_in_text(message, parts, warning=False):

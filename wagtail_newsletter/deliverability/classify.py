@@ -63,7 +63,7 @@ def _classify(message, parts, depth=0):
     if not is_bounce and (signals or autoreply.reads_like_autoreply(parts.lowered)):
         return Verdict(NONE, KIND_AUTOREPLY, reason=", ".join(signals) or "auto-reply text", **found)
     if is_bounce:
-        warning = bounce_text.is_warning(message, parts.lowered) or any(
+        warning = bounce_text.is_warning(message, parts) or any(
             report.action in _WARNING_ACTIONS for report in reports
         )
         failures = bounce_text.failures_in_text(message, parts, warning)

@@ -68,7 +68,8 @@ HARD_PHRASES = _phrases(
     rf"{_MAILBOX}\s+(?:has\s+been\s+|is\s+)?(?:disabled|deactivated|closed|removed|deleted)",
     r"(?:does\s+not|doesn't|no\s+longer)\s+exists?|(?:could\s+not|couldn't|cannot|can't)\s+be\s+found"
     r"|(?:wasn't|was\s+not)\s+found\s+at|mailbox\s+unavailable|not\s+our\s+customer|this\s+user\s+doesn't\s+have\s+a|does\s+not\s+have\s+an?\s+account",
-    r"(?:has|have)\s+moved|address\s+(?:has\s+)?changed|recipient\s+name\s+is\s+not\s+recognized",
+    r"(?:has|have)\s+moved|address\s+(?:has\s+)?changed|recipient\s+name\s+is\s+not\s+recognized|user\s+not\s+local",
+    r"(?:domain|host)\s+does\s+not\s+accept\s+(?:e-?)?mail(?!\s+(?:from|with))|mailbox\s+(?:is\s+)?not\s+available",
     r"(?:unbekannt|existiert\s+nicht|inconnu|n'existe\s+pas|desconocido|no\s+existe|sconosciuto|inesistente)",
 )
 
@@ -86,6 +87,8 @@ POLICY_PHRASES = _phrases(
     r"|denied|refused|blocked|not\s+allowed)|network\s+not\s+allowed|restricted\s+(?:sms\s+)?e-?mail",
     r"not\s+compliant\s+with\s+rfc|rfc\s*\d+\s+compliant|message\s+(?:content\s+)?rejected|content\s+rejected",
     r"attachments?\s+(?:\w+\s+){0,3}not\s+(?:allowed|accepted|permitted)|not\s+allowed\s+to\s+send",
+    r"starttls|tls\s+(?:is\s+)?required|encryption\s+(?:is\s+)?required|does\s+not\s+comply\s+with|violates\s+rfc"
+    r"|filtered|recipient's\s+(?:filter|settings)|user's\s+(?:filter|settings)",
 )
 
 # Still trying, or gave up on a temporary condition (timeouts, expiry, connection and resource errors).
@@ -99,6 +102,7 @@ TRANSIENT_PHRASES = _phrases(
     r"service\s+(?:temporarily\s+)?unavailable|resources?\s+(?:temporarily\s+)?unavailable|not\s+responding",
     r"unable\s+to\s+connect|no\s+route\s+to\s+host|network\s+is\s+unreachable|host\s+is\s+down|queued",
     r"(?:system|server)\s+(?:error|busy|failure)|local\s+error\s+in\s+processing|loop\s+detected|too\s+many\s+hops"
+    r"|rate\s+limit|rate\s+that\s+prevents|too\s+fast"
     r"|(?:mail|routing)\s+loop",
 )
 
