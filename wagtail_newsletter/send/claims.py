@@ -93,7 +93,7 @@ class SentMarks:
 
     def __enter__(self):
         if connection.vendor == "postgresql":
-            import psycopg
+            import psycopg  # only on PostgreSQL: the driver is optional
 
             connection.ensure_connection()
             self.cursor = psycopg.Cursor(connection.connection)

@@ -12,6 +12,7 @@ from ..conf import newsletter_settings
 from ..mail_text import date_header
 from .dkim_signing import sender_domain_signer
 from .mime import MessageIds, MessageSkeleton, make_list_id, one_line, verp_return_path
+from .mime import message_id as random_message_id
 from .transport import SmtpTransport, open_transport
 
 
@@ -81,8 +82,6 @@ class Sender:
 
         Raises TransportError when the relay refuses it. Never counted in quotas or statistics.
         """
-        from .mime import message_id as random_message_id
-
         parts = {"to_email": to_email, "subject": subject, "html": html, "text": text}
         parts["message_id"] = message_id or random_message_id(None, self.domain)
         envelope = envelope or self.address

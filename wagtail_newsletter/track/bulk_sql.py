@@ -54,7 +54,7 @@ def fetch(queryset):
 def binary_cursor():
     """A psycopg cursor binding its parameters on the server (arrays sent in binary, not quoted in Python), on
     Django's connection and so in its transaction."""
-    import psycopg
+    import psycopg  # only on PostgreSQL: the driver is optional
 
     connection.ensure_connection()
     return psycopg.Cursor(connection.connection)
