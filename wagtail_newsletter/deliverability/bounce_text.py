@@ -39,13 +39,16 @@ FAILURE_TEXT = re.compile(
     r"(?:was|has\s+been)\s+(?:blocked|rejected|returned)|unzustellbar|non\s+remis|failure\s+notice|failed\s+addresses"
     r"|been\s+returned|returned\s+because|you\s+sent\s+(?:was|has\s+been)\s+(?:rejected|returned|blocked)",
 )
-# A notice that the message is still queued: a warning, not a failure.
+# A notice that the message is still queued: a warning, not a failure. What it says outright wins over words of
+# failure ("could not be delivered … attempts will continue"); what it only implies does not.
 WARNING_TEXT = re.compile(
-    r"this\s+is\s+(?:just\s+|only\s+)?a\s+warning|do\s+not\s+need\s+to\s+resend|(?:has|have)\s+been\s+delayed"
-    r"|not\s+yet\s+been\s+delivered|delivery\s+(?:is|has\s+been)\s+delayed|will\s+(?:continue\s+to\s+|keep\s+)?"
-    r"(?:retry|try(?:ing)?)\b|still\s+(?:trying|being\s+retried|in\s+the\s+queue)|delivery\s+status\s+notification"
-    r"\s+\(delay\)|could\s+not\s+send\s+message\s+for\s+past|(?:please\s+)?do\s+not\s+resend|attempts\s+will\s+"
-    r"continue|will\s+continue\s+(?:to\s+)?(?:try|attempt)",
+    r"this\s+is\s+(?:just\s+|only\s+)?a\s+warning|do\s+not\s+(?:need\s+to\s+)?resend|attempts\s+will\s+continue"
+    r"|will\s+(?:continue\s+to\s+|keep\s+)?(?:retry|try(?:ing)?|attempt)\b|(?:will\s+be|is\s+being)\s+retried",
+)
+DELAY_TEXT = re.compile(
+    r"(?:has|have)\s+been\s+delayed|not\s+yet\s+been\s+delivered|delivery\s+(?:is|has\s+been)\s+delayed"
+    r"|still\s+(?:trying|being\s+retried|in\s+the\s+queue)|delivery\s+status\s+notification\s+\(delay\)"
+    r"|could\s+not\s+send\s+message\s+for\s+past",
 )
 _FINAL_TEXT = re.compile(
     r"permanent(?:ly)?\s+(?:fatal\s+)?(?:error|failure|failed)|gave\s+up|giving\s+up|retry\s+time(?:out)?\s+"
@@ -101,9 +104,11 @@ def looks_like_bounce(message, parts):
 def is_warning(message, parts):
     """True when the notice says delivery is only delayed (the message is still queued). A "Warning" subject
     alone does not say so when the text gives a final reason (MDaemon: "Warning: x - User unknown!")."""
+    if WARNING_TEXT.search(parts.lowered):
+        return True
     if _FINAL_TEXT.search(parts.lowered):
         return False
-    if WARNING_TEXT.search(parts.lowered):
+    if DELAY_TEXT.search(parts.lowered):
         return True
     warned = re.search(r"\b(?:delay(?:ed)?|warning)\b", header_text(message, "Subject"), re.IGNORECASE)
     return bool(warned) and parts.reason_class in ("", TRANSIENT)
