@@ -43,7 +43,8 @@ FAILURE_TEXT = re.compile(
 # failure ("could not be delivered … attempts will continue"); what it only implies does not.
 WARNING_TEXT = re.compile(
     r"this\s+is\s+(?:just\s+|only\s+)?a\s+warning|do\s+not\s+(?:need\s+to\s+)?resend|attempts\s+will\s+continue"
-    r"|will\s+(?:continue\s+to\s+|keep\s+)?(?:retry|try(?:ing)?|attempt)\b|(?:will\s+be|is\s+being)\s+retried",
+    r"|will\s+(?:continue\s+to\s+|keep\s+)?(?:retry|trying)\b|will\s+(?:continue\s+to\s+)?(?:try|attempt)\s+(?:to\s+)?"
+    r"(?:deliver|send|re-?send)|(?:will\s+be|is\s+being)\s+retried",
 )
 DELAY_TEXT = re.compile(
     r"(?:has|have)\s+been\s+delayed|not\s+yet\s+been\s+delivered|delivery\s+(?:is|has\s+been)\s+delayed"
