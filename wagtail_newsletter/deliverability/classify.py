@@ -80,7 +80,7 @@ def _forwarded_bounce(parts, depth):
     if depth > 0:
         return None
     for original in parts.originals:
-        if original.get_content_type() != "text/plain" or original.get_payload():
+        if original.get_payload():  # a returned copy with a body, not just headers
             verdict = _classify(original, Parts(original), depth + 1)
             if verdict.is_bounce:
                 return verdict

@@ -101,14 +101,13 @@ def bytes_to_text(payload, charset=None):
 class Parts:
     """A message taken apart once: ``notice`` (the human-readable text the reporting system wrote), ``reports``
     (its machine-readable report parts as (content type, text)), ``originals`` (the returned message or its
-    headers, as parsed messages) and ``content_types`` (every part's type)."""
+    headers, as parsed messages)."""
 
     def __init__(self, message):
         self.message = message
         self.notice_parts = []
         self.reports = []
         self.originals = []
-        self.content_types = []
         self._walk(message)
         self.notice = _BLANK_LINES.sub("\n\n", "\n".join(self._without_inline_copies()))
 
@@ -141,7 +140,6 @@ class Parts:
 
     def _walk(self, part):
         content_type = part.get_content_type()
-        self.content_types.append(content_type)
         if content_type in _ORIGINAL_TYPES:
             original = _returned_message(part)
             if original is not None:
