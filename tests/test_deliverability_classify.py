@@ -9,6 +9,9 @@ time.
 import csv
 import io
 import os
+import re
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -63,6 +66,15 @@ def test_corpus_classes_and_recipients_meet_the_targets():
     assert cls_right / count >= 0.95, text
     assert recipients_right / count >= 0.95, text
     assert false_alarms == [], text
+
+
+@pytest.mark.skipif(not (CORPUS / "labels.csv").exists(), reason=f"no bounce corpus at {CORPUS} (set BOUNCE_CORPUS)")
+def test_corpus_benchmark_prints_its_rate():
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "classify_corpus.py"
+    result = subprocess.run([sys.executable, str(script), "--corpus", str(CORPUS), "--rounds", "1"],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"classified \\d+ messages in [\d.]+ s: [\d,]+ messages/s", result.stdout), result.stdout
 
 
 # --- DSNs -------------------------------------------------------------------------------------------------------
