@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from wagtail_newsletter.send.models import DeliveryStatus
+from wagtail_newsletter.track.aggregate import aggregate
 from wagtail_newsletter.track.models import Agent, Event
 from wagtail_newsletter.track.stats import build_report, campaign_report, link_rows, recent_reports, timeline
 
@@ -61,6 +62,22 @@ def test_report_numbers_equal_a_recount_of_the_events_and_need_no_event_table(dj
     assert rate(report, "open_rate").value == expected["unique_opens"] / report.delivered
     assert rate(report, "click_to_open_rate").value == expected["unique_clicks"] / expected["unique_opens"]
     assert report.updated_at is not None
+
+
+def test_figures_are_never_dated_after_the_real_time():
+    campaign = make_campaign()
+    (delivery,) = make_deliveries(campaign, 1)
+    add_events(event(delivery, OPEN, T0 + seconds(600)))
+    aggregate(now=timezone.now() + datetime.timedelta(minutes=5))  # a clock set ahead settles every event at once
+    assert campaign_report(campaign).updated_at <= timezone.now()
+
+
+def test_figures_are_dated_by_the_latest_events_they_count():
+    campaign = make_campaign()
+    (delivery,) = make_deliveries(campaign, 1)
+    add_events(event(delivery, OPEN, T0 + seconds(600)))
+    aggregate(now=T0 + seconds(3600))
+    assert campaign_report(campaign).updated_at == T0 + seconds(3600 - 5)  # TRACKING_SETTLE_SECONDS before
 
 
 def test_a_campaign_without_statistics_yet_reports_zeros_and_no_rates():

@@ -84,13 +84,17 @@ def aggregate(max_events=None, budget_seconds=None, now=None):
     """Fold settled events into the statistics; returns how many events were folded (skipped ones included).
 
     ``max_events`` / ``budget_seconds`` bound the run (the current chunk is always finished); ``now`` is the clock
-    (events settle TRACKING_SETTLE_SECONDS before it). Returns 0 at once when another run holds the lock
+    (events settle TRACKING_SETTLE_SECONDS before it); the statistics are stamped with the settle cutoff, or the real
+    time if that is earlier ("Figures as of" in the report). Returns 0 at once when another run holds the lock
     (PostgreSQL; on SQLite the writer lock makes it wait for that run's current chunk)."""
     started = time.monotonic()
     settings = newsletter_settings
     chunk_size = settings.AGGREGATE_CHUNK_SIZE
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.TRACKING_SETTLE_SECONDS)
+    # What the figures are "as of": every event up to the cutoff is in; a clock set ahead (to settle every event at
+    # once) makes them complete as of the real time, never of a time still to come.
+    as_of = min(cutoff, timezone.now())
     thresholds = rules.Thresholds()
     limit = chunk_size if budget_seconds is None else min(chunk_size, FIRST_CHUNK_IN_BUDGET)
     folded, upper = 0, None
@@ -99,14 +103,14 @@ def aggregate(max_events=None, budget_seconds=None, now=None):
             limit = min(limit, max_events - folded)
         chunk_started = time.monotonic()
         with transaction.atomic():
-            last_id = _lock_state(now)
+            last_id = _lock_state(as_of)
             if last_id is None:
                 break
             if upper is None:
                 upper = _settled_upper(last_id, cutoff)
             if upper is None or last_id >= upper:
                 break
-            count = _fold_chunk(last_id, upper, limit, thresholds, now)
+            count = _fold_chunk(last_id, upper, limit, thresholds, as_of)
         folded += count
         if budget_seconds is not None:
             elapsed = time.monotonic() - started
