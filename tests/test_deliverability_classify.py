@@ -74,7 +74,7 @@ def test_corpus_benchmark_prints_its_rate():
     result = subprocess.run([sys.executable, str(script), "--corpus", str(CORPUS), "--rounds", "1"],
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert re.search(r"classified \\d+ messages in [\d.]+ s: [\d,]+ messages/s", result.stdout), result.stdout
+    assert re.search(r"classified \d+ messages in [\d.]+ s: [\d,]+ messages/s", result.stdout), result.stdout
 
 
 # --- DSNs -------------------------------------------------------------------------------------------------------
