@@ -118,3 +118,15 @@ def test_checklists_name_the_unverified_sender_domain(admin_client, archive, goo
     campaign = campaigns.create_campaign(newsletter)
     html = admin_client.get(campaign_url("send_checks", campaign.pk)).content.decode()
     assert "The sender domain fresh.test is not verified yet" in html
+
+
+def test_renaming_a_verified_domain_makes_it_unverified(admin_client, good_key):
+    row = SenderDomain.objects.create(
+        domain="good.test", selector="newsletter", private_key=good_key, dns_verified_at=timezone.now()
+    )
+    admin_client.post(url("edit", row.pk), {"domain": "good.test", "selector": "s2"})
+    row.refresh_from_db()
+    assert row.dns_verified_at is not None  # same name: the next check tells about the new selector
+    admin_client.post(url("edit", row.pk), {"domain": "other.test", "selector": "s2"})
+    row.refresh_from_db()
+    assert (row.domain, row.dns_verified_at, row.dns_checks) == ("other.test", None, {})

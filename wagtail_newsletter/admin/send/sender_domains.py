@@ -85,6 +85,9 @@ class SenderDomainForm(WagtailAdminModelForm):
     def save(self, commit=True):
         if not self.instance.private_key:  # a new domain gets its key at once
             self.instance.private_key = generate_private_key()
+        if "domain" in self.changed_data:  # another name: what DNS said of the old one proves nothing
+            self.instance.dns_checks = {}
+            self.instance.dns_checked_at = self.instance.dns_verified_at = self.instance.dns_failing_since = None
         return super().save(commit=commit)
 
 
