@@ -5,12 +5,12 @@
 
 (Re)creates the PostgreSQL database ``wn_bench_send`` (from ``--database-url``), migrates it, COPYs N subscribers,
 makes a ~30 KB newsletter page (20 tracked links, personal variables in subject and body), a DKIM key for the
-sender's domain, then for each (workers, batch size): starts ``smtp-sink`` and ``manage.py qcluster`` on 127.0.0.1,
-sends the campaign with ``send_now`` and times it until every delivery is sent (polling the Delivery table),
-sampling the peak RSS (VmHWM) of every cluster process. In the same run, ``smtp-source`` blasts the same number of
-copies of one generated message at the sink over 20 sessions: the physical reference. Prints msgs/s, the ratio and
-peak RSS. ``--rss-only K`` stops a run after K messages (for the 1,000,000 case). Everything it starts is stopped at
-the end, also on errors and Ctrl-C, and the database is dropped.
+sender's domain, then for each (workers, batch size): starts ``smtp-sink`` and ``manage.py newsletter_qcluster`` on
+127.0.0.1, sends the campaign with ``send_now`` and times it until every delivery is sent (polling the Delivery
+table), sampling the peak RSS (VmHWM) of every cluster process. In the same run, ``smtp-source`` blasts the same
+number of copies of one generated message at the sink over 20 sessions: the physical reference. Prints msgs/s, the
+ratio and peak RSS. ``--rss-only K`` stops a run after K messages (for the 1,000,000 case). Everything it starts is
+stopped at the end, also on errors and Ctrl-C, and the database is dropped.
 """
 
 import argparse
@@ -173,7 +173,7 @@ def run_campaign(args, db_url, page, workers, batch, tmp):
     )
     env = env_for(db_url, port, workers, batch, args.concurrency, args.broker)
     cluster = start(
-        [sys.executable, os.path.join(SITE, "manage.py"), "qcluster"],
+        [sys.executable, os.path.join(SITE, "manage.py"), "newsletter_qcluster"],
         f"{tmp}/qcluster-{port}.log",
         env,
     )

@@ -5,6 +5,7 @@ mailed twice."""
 
 import configparser
 import os
+import re
 import shlex
 import signal
 import time
@@ -28,9 +29,8 @@ from .send_cluster import (  # noqa: F401 (fixtures)
 )
 from .test_send_engine import archive  # noqa: F401 (fixture)
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-UNIT = Path(__file__).resolve().parent.parent / "docs" / "examples" / "qcluster.service"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+UNIT = DOCS / "examples" / "qcluster.service"
 CLUSTER = {"workers": 2, "timeout": 60, "retry": 90, "poll": 0.1}
 # Send tasks that would run 20 s more if nothing told them to stop.
 SENDING = {"SEND_BATCH_SIZE": 50, "SEND_CONCURRENCY": 2, "SEND_TASK_SECONDS": 20}
@@ -99,6 +99,8 @@ def stop_mid_send_then_finish(archive_page, smtp, start_cluster, command, stop):
     assert max(received.values()) == 1
 
 
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
 def test_systemctl_stop_of_the_documented_unit_mid_send(archive, sink, cluster_factory, queue_for_real):  # noqa: F811
     service = read_unit(UNIT)
     command = manage_py_arguments(service["ExecStart"])
@@ -106,5 +108,16 @@ def test_systemctl_stop_of_the_documented_unit_mid_send(archive, sink, cluster_f
     stop_mid_send_then_finish(archive, sink, cluster_factory, command, partial(stop_like_systemd, service=service))
 
 
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
 def test_sigterm_to_the_main_process_mid_send(archive, sink, cluster_factory, queue_for_real):  # noqa: F811
     stop_mid_send_then_finish(archive, sink, cluster_factory, ["newsletter_qcluster"], stop_main_process)
+
+
+def test_the_operators_guide_shows_the_tested_unit():
+    guide = (DOCS / "operators.md").read_text()
+    shown = re.search(r"```ini\n\[Service\]\n(.*?)```", guide, re.S).group(1)
+    service = read_unit(UNIT)
+    settings = dict(line.split("=", 1) for line in shown.splitlines())
+    assert settings == {key: service[key] for key in settings}
+    assert {"ExecStart", "KillMode", "KillSignal", "TimeoutStopSec"} <= set(settings)
