@@ -265,6 +265,26 @@ def test_vacation_reply_with_auto_submitted_is_none():
     assert (verdict.cls, verdict.kind, verdict.recipients) == ("none", "autoreply", ())
 
 
+def test_auto_reply_from_a_no_reply_address_naming_a_colleague_is_none():
+    message = build.EmailMessage()
+    message["From"] = "Support <noreply@example.org>"
+    message["To"] = "bounces+1.ab@bounce.example.com"
+    message["Subject"] = "Out of Office: Our December newsletter"
+    message["X-Autoreply"] = "yes"
+    message.set_content("I am away and messages are delayed. For urgent matters, write to colleague@example.org.\n")
+    assert classify(message.as_bytes()).cls == "none"
+
+
+def test_dmarc_aggregate_report_at_the_bounce_address_is_none():
+    message = build.EmailMessage()
+    message["From"] = "postmaster@receiver.example"
+    message["To"] = "bounces@bounce.example.com"
+    message["Subject"] = "Report domain: example.com Submitter: receiver.example Report-ID: <1234>"
+    message.set_content("DMARC aggregate report.\nReport domain: example.com\nReporter: reports@receiver.example\n")
+    message.add_attachment(b"PK\x03\x04", maintype="application", subtype="zip", filename="report.zip")
+    assert classify(message.as_bytes()).cls == "none"
+
+
 def test_challenge_response_dressed_as_a_dsn_is_none():
     assert classify(build.challenge()).cls == "none"
 

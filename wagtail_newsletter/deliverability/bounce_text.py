@@ -9,8 +9,7 @@ from .verdict import TRANSIENT, Failure
 
 _DAEMONS = {
     "mailer-daemon", "mailer_daemon", "mailerdaemon", "mail-daemon", "postmaster", "post_master", "mdaemon",
-    "mail.delivery", "maildelivery", "mail-delivery", "root", "daemon", "smtp", "mta", "noreply", "no-reply",
-    "abuse", "hostmaster",
+    "mail.delivery", "maildelivery", "mail-delivery", "root", "daemon", "smtp", "mta", "abuse", "hostmaster",
     "microsoftexchange329e71ec88ae4615bbc36ab6ce41109e",  # the fixed sender of Exchange's NDRs
 }  # fmt: skip
 _DAEMON_NAMES = re.compile(

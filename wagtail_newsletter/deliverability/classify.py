@@ -59,9 +59,13 @@ def _classify(message, parts, depth=0):
     if any(report.address for report in reports) or (reports and not _named_in_text(message, parts)):
         return _dsn_verdict(message, parts, reports, found)
     signals = autoreply.autoreply_signals(message)
+    if signals:
+        return Verdict(NONE, KIND_AUTOREPLY, reason=", ".join(signals), **found)
+    if autoreply.is_automatic_report(message):
+        return Verdict(NONE, KIND_OTHER, reason="aggregate report", **found)
     is_bounce = bounce_text.looks_like_bounce(message, parts) or reports
-    if not is_bounce and (signals or autoreply.reads_like_autoreply(parts.lowered)):
-        return Verdict(NONE, KIND_AUTOREPLY, reason=", ".join(signals) or "auto-reply text", **found)
+    if not is_bounce and (autoreply.is_auto_submitted(message) or autoreply.reads_like_autoreply(parts.lowered)):
+        return Verdict(NONE, KIND_AUTOREPLY, reason="auto-reply", **found)
     if is_bounce:
         warning = bounce_text.is_warning(message, parts) or any(
             report.action in _WARNING_ACTIONS for report in reports
