@@ -7,6 +7,7 @@ import pytest
 
 from wagtail_newsletter.deliverability import findings
 from wagtail_newsletter.deliverability.dmarc import organisational_domain
+from wagtail_newsletter.deliverability.dns_lookup import nameserver
 from wagtail_newsletter.deliverability.domain_checks import check_sender_domain, run_checks
 from wagtail_newsletter.deliverability.spf import suggested_record
 from wagtail_newsletter.send.dkim_signing import dns_record
@@ -168,3 +169,19 @@ def test_organisational_domain_uses_the_public_suffix_list():
 )
 def test_suggested_spf_record(found, required, expected):
     assert suggested_record(found, required) == expected
+
+
+@pytest.mark.parametrize(
+    "entry, address, port",
+    [("192.0.2.53", "192.0.2.53", 53), ("127.0.0.1:5353", "127.0.0.1", 5353), ("2001:db8::53", "2001:db8::53", 53),
+     ("[2001:db8::53]:5353", "2001:db8::53", 5353)],
+)  # fmt: skip
+def test_resolver_setting_names_address_and_port(entry, address, port):
+    server = nameserver(entry)
+    assert (server.address, server.port) == (address, port)
+
+
+def test_resolver_setting_refuses_host_names():
+    with pytest.raises(ValueError):
+        nameserver("dns.example.org:53")
+
