@@ -148,10 +148,11 @@ def test_verp_token_of_the_bounce_names_the_delivery():
 # --- MTAs' own formats --------------------------------------------------------------------------------------------
 
 
-def plain_bounce(subject, body, sender="Mail Delivery System <MAILER-DAEMON@mx.example.net>", **headers):
+def plain_bounce(subject, body, sender="Mail Delivery System <MAILER-DAEMON@mx.example.net>",
+                 to="bounces@bounce.example.com", **headers):  # fmt: skip
     message = build.EmailMessage()
     message["From"] = sender
-    message["To"] = "bounces@bounce.example.com"
+    message["To"] = to
     message["Subject"] = subject
     for name, value in headers.items():
         message[name.replace("_", "-")] = value
@@ -174,6 +175,20 @@ def test_exim_text_bounce_names_the_failed_address():
     assert (verdict.cls, verdict.kind, verdict.recipients, verdict.status) == (
         "hard", "nonstandard-bounce", ("gone@example.org",), "5.1.1")  # fmt: skip
     assert verdict.original_message_id == "<1a.abcdef@news.example.com>"
+
+
+def test_text_bounce_names_the_address_we_sent_to_before_an_alias_rewrote_it():
+    body = (
+        "This message was created automatically by mail delivery software.\n\nA message sent by\n\n"
+        "  <bounces+1.ab@bounce.example.com>\n\ncould not be delivered to one or more of its recipients.\n"
+        "The following address(es) failed:\n\n  john.b@mail.example.net\n"
+        "    (ultimately generated from john@example.net)\n"
+        "    all hosts have been failing for a long time and were last tried after this message arrived\n"
+    )
+    # A forwarder rewrote our VERP address (SRS): the one in the text is named as the sender, not as a recipient.
+    srs = "srs0=hash=bounce.example.com=bounces+1.ab@forwarder.example"
+    verdict = classify(plain_bounce("Mail delivery failed", body, to=srs))
+    assert (verdict.cls, verdict.recipients) == ("transient", ("john@example.net",))
 
 
 def test_qmail_text_bounce_over_quota_is_soft():

@@ -74,10 +74,14 @@ INTRODUCER = re.compile(
     re.IGNORECASE,
 )
 _BEFORE_NON_RECIPIENT = re.compile(
-    r"(?:https?://|www\.)\S*$|\b(?:mail|messages?|e-?mail)\s+from\s*:?\s*<?$|\bsender\s*:?\s*<?$"
+    r"(?:https?://|www\.)\S*$|\b(?:mail|messages?|e-?mail)\s+from\s*:?\s*<?$|\b(?:sender|sent\s+by)\s*:?\s*<?$"
     r"|\b(?:contact|send\s+(?:an\s+)?e?-?mail\s+to|write\s+to|reply\s+to|questions?\s+to)\s*:?\s*(?:us\s+at\s+)?<?$",
     re.IGNORECASE,
 )
+_EXPANDED_FROM = re.compile(
+    r">?\s*\((?:ultimately\s+)?(?:generated|expanded)\s+from\s+<?([^<>\s()]+@[^<>\s()]+?)>?\)", re.IGNORECASE
+)
+_ALIAS_BEFORE = re.compile(r"\b(?:generated|expanded)\s+from\s*<?$", re.IGNORECASE)
 _ADDRESS_PREFIX = re.compile(r"^(?:smtp|rfc822|mailto|sip)[=:]")
 _RECEIVED_FOR = re.compile(r"\bfor\s+<?([^<>\s;]+@[^<>\s;]+?)>?[;\s]", re.IGNORECASE)
 _QMAIL_AOL_SCREEN_NAME = re.compile(r"^\s*-?\s*([a-z][a-z0-9._-]{1,31})\s*$", re.IGNORECASE | re.MULTILINE)
@@ -134,7 +138,11 @@ def failures_in_text(message, parts, warning=False):
             chunk = notice[start : min(end, start + 1500)]
         status = find_status(chunk, "45") or (find_status(notice, "45") if len(found) == 1 else "")
         cls = TRANSIENT if warning else failure_class(status, chunk, lambda: parts.reason_class)
-        failures.append(Failure(address, cls, status, " ".join(chunk.split())[:300]))
+        # The address we sent to, when an alias or forward rewrote it (as DSNs' Original-Recipient).
+        alias = _EXPANDED_FROM.match(chunk[len(address) :]) if start >= 0 else None
+        sent_to = clean_address(alias.group(1)) if alias else address
+        if sent_to not in {failure.address for failure in failures}:
+            failures.append(Failure(sent_to, cls, status, " ".join(chunk.split())[:300]))
     return failures
 
 
@@ -146,17 +154,23 @@ def _recipient_positions(notice, originals, ignored):
     candidates (``Received: … for <x>``, To, Delivered-To), those are the ones."""
     found = {}
     senders = set()  # named anywhere as a sender or a contact: not a recipient
+    aliases = set()  # "(expanded from x)": read with the address before it, unless it stands alone
     offset = 0
     for line in notice.splitlines(keepends=True):
         if not _NOT_RECIPIENT_LINE.search(line):
             for match in ADDRESS.finditer(line):
                 address = clean_address(match.group())
-                if _named_as_sender(line, match.start()):
+                position = offset + match.start()
+                if _named_as_sender(notice, position):
                     senders.add(address)
-                elif not _ignorable(address, ignored):
-                    found.setdefault(address, offset + match.start())
+                    continue
+                if _ALIAS_BEFORE.search(notice[max(0, position - 30) : position]):
+                    aliases.add(address)
+                if not _ignorable(address, ignored):
+                    found.setdefault(address, position)
         offset += len(line)
     positions = sorted((item for item in found.items() if item[0] not in senders), key=lambda item: item[1])
+    positions = [item for item in positions if item[0] not in aliases] or positions
     introduced = INTRODUCER.search(notice)
     if introduced:
         positions = [item for item in positions if item[1] >= introduced.start()] or positions
@@ -208,6 +222,7 @@ def clean_address(found):
     return _ADDRESS_PREFIX.sub("", address)
 
 
-def _named_as_sender(line, position):
-    """True when the address at ``position`` is part of a URL or named as the sender ("mail from x")."""
-    return bool(_BEFORE_NON_RECIPIENT.search(line[max(0, position - 40) : position]))
+def _named_as_sender(notice, position):
+    """True when the address at ``position`` is part of a URL, named as the sender ("mail from x", "a message
+    sent by\n  <x>") or a contact."""
+    return bool(_BEFORE_NON_RECIPIENT.search(notice[max(0, position - 40) : position]))

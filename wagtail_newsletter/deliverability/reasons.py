@@ -102,7 +102,7 @@ TRANSIENT_PHRASES = _phrases(
     r"service\s+(?:temporarily\s+)?unavailable|resources?\s+(?:temporarily\s+)?unavailable|not\s+responding",
     r"unable\s+to\s+connect|no\s+route\s+to\s+host|network\s+is\s+unreachable|host\s+is\s+down|queued",
     r"(?:system|server)\s+(?:error|busy|failure)|local\s+error\s+in\s+processing|loop\s+detected|too\s+many\s+hops"
-    r"|rate\s+limit|rate\s+that\s+prevents|too\s+fast"
+    r"|rate\s+limit|rate\s+that\s+prevents|too\s+fast|hosts?\s+(?:have|has)\s+been\s+failing"
     r"|(?:mail|routing)\s+loop",
 )
 
