@@ -71,6 +71,17 @@ def test_report_figures_equal_the_events(sender_client, archive, admin_user, aud
         assert shown[key] == getattr(report, key), key
 
 
+def test_an_open_inferred_from_a_click_counts_on_both_open_cards(sender_client, archive, admin_user, audience):
+    campaign = sent_campaign(archive, admin_user)
+    hit(campaign, Delivery.objects.filter(campaign=campaign).first(), EventKind.CLICK, 10, link=0)  # images blocked
+    fold()
+    html = sender_client.get(campaigns_url("report", campaign.pk)).content.decode()
+    shown = figures(html)
+    assert (shown["opens"], shown["unique_opens"], shown["clicks"]) == (1, 1, 1)
+    card = BeautifulSoup(html, "html.parser").select_one('[data-stat="opens"] [data-stat-detail]').get_text()
+    assert "clicked without a recorded open counts as one open" in card
+
+
 def test_rates_show_values_healthy_ranges_and_verdicts(sender_client, archive, admin_user, audience):
     campaign = sent_campaign(archive, admin_user)
     activity(campaign)

@@ -184,6 +184,7 @@ def _fold_events(events, chunk, thresholds, now):
         )
     }
     before = {delivery_id: _flags(activity) for delivery_id, activity in activities.items()}
+    inferred_before = {delivery_id: _inferred_open(activity) for delivery_id, activity in activities.items()}
     clicked = chunk.filter(kind=CLICK).values("delivery_id")
     link_activities = {
         (row[0], row[1]): list(row)
@@ -252,6 +253,7 @@ def _fold_events(events, chunk, thresholds, now):
     for delivery_id in touched:
         activity = activities[delivery_id]
         after, prior = _flags(activity), before.get(delivery_id, NO_FLAGS)
+        totals[activity[1]][0] += _inferred_open(activity) - inferred_before.get(delivery_id, 0)
         if after != prior:
             counts = recipients[activity[1]]
             for position, (new, old) in enumerate(zip(after, prior, strict=True)):
@@ -282,6 +284,12 @@ def _flags(activity):
         int(bounced and not activity[HARD]),
         int(activity[COMPLAINED] is not None),
     )
+
+
+def _inferred_open(activity):
+    """1 while a person clicked but no open of theirs was recorded: that open counts once in the campaign's opens
+    (so that opens are never fewer than openers), until a recorded open takes its place."""
+    return int(activity[FIRST_OPEN] is not None and activity[OPENS] == 0)
 
 
 def _earliest(current, at):

@@ -71,12 +71,17 @@ def stat_cards(report):
             ngettext("bounce", "bounces", bounces),
             _("%(hard)s hard, %(soft)s soft") % {"hard": report.hard_bounces, "soft": report.soft_bounces},
         ),
-        Card("opens", report.opens, ngettext("open", "opens", report.opens), _("by people, every time")),
+        Card(
+            "opens",
+            report.opens,
+            ngettext("open", "opens", report.opens),
+            _("by people, every time; someone who clicked without a recorded open counts as one open"),
+        ),
         Card(
             "unique_opens",
             report.unique_opens,
             ngettext("unique open", "unique opens", report.unique_opens),
-            _("recipients who opened it"),
+            _("recipients who opened it, or clicked a link in it"),
         ),
         Card("clicks", report.clicks, ngettext("click", "clicks", report.clicks), _("by people, every time")),
         Card(
