@@ -114,6 +114,8 @@ def test_simple_body_canonicalisation():
     assert canonical_body(b"a\r\n\r\n\r\n") == b"a\r\n"
     assert canonical_body(b"a") == b"a\r\n"
     assert canonical_body(b"a\r\n") == b"a\r\n"
+    assert canonical_body(b"\r\n") == b"\r\n"
+    assert canonical_body(b"a\r\n\n\r\n") == b"a\r\n"
 
 
 # --- dkimpy ----------------------------------------------------------------------------------------------------
@@ -140,6 +142,16 @@ def test_dkimpy_verifies(signer, key):
     # Relaxed header canonicalisation: a relay refolding a header keeps the signature valid.
     refolded = raw.replace(b"Subject: Spring news: gardens,", b"Subject: Spring news:\r\n\t  gardens,")
     assert refolded != raw and dkim.verify(refolded, dnsfunc=lambda name, timeout=5: record)
+
+
+def test_one_signer_signs_each_recipients_fields(key):
+    """The signer remembers the fields messages share: past its limit, and for fields that differ per recipient,
+    every message still verifies."""
+    signer = DkimSigner(DOMAIN, SELECTOR, key)
+    record = dns_record(key).encode()
+    for number in range(300):
+        raw = message(signer, to_email=f"reader{number}@example.com", message_id=f"<{number}.abc@{DOMAIN}>")
+        assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: record), number
 
 
 def test_dkimpy_rejects_altered_messages(signer, key):

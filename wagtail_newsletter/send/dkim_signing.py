@@ -103,6 +103,8 @@ def canonical_header(line):
 
 def canonical_body(body):
     """Simple body canonicalisation: trailing empty lines reduced to one CRLF."""
+    if body.endswith(b"\r\n") and body[-3:-2] not in (b"\r", b"\n"):
+        return body  # the usual case, one CRLF at the end: no copy of the body
     if not body.endswith(b"\r\n"):
         return body + b"\r\n"
     stripped = body.rstrip(b"\r\n")
@@ -122,6 +124,9 @@ class DkimSigner:
         self._key = load_private_key(private_key_pem)
         self._padding = padding.PKCS1v15()
         self._hash = hashes.SHA256()
+        # Most header fields are the same in every message of a campaign (From, List-Id, Content-Type…): their name
+        # and canonical form are computed once.
+        self._fields = {}
 
     def sign(self, header_lines, body, timestamp=None):
         """The ``DKIM-Signature: …`` field (folded, ending in CRLF) to put before ``header_lines``.
@@ -131,14 +136,14 @@ class DkimSigner:
         """
         found = {}
         for line in header_lines:
-            name = line[: line.index(b":")].strip().lower().decode("ascii")
-            found.setdefault(name, []).append(line)
+            field = self._field(line)
+            found.setdefault(field[0], []).append(field[1])
         names, canonical = [], []
         for name in self.headers:
             # Several fields of one name are signed from the last one up (RFC 6376 §5.4.2).
             for line in reversed(found.get(name, ())):
                 names.append(name)
-                canonical.append(canonical_header(line))
+                canonical.append(line)
         if "from" not in names:
             raise ValueError("a DKIM-signed message needs a From header")
         names.append("from")  # oversigned: no further From may be added
@@ -162,6 +167,17 @@ class DkimSigner:
         first = _LINE - 3
         pieces = [encoded[:first]] + [encoded[i : i + _LINE - 1] for i in range(first, len(encoded), _LINE - 1)]
         return (unsigned + "\r\n ".join(pieces) + "\r\n").encode("ascii")
+
+
+    def _field(self, line):
+        """(lower-case name, canonical form) of a header field, remembered for the fields messages share."""
+        field = self._fields.get(line)
+        if field is None:
+            if len(self._fields) >= 256:  # per-recipient fields (To, Message-ID…) would make it grow without end
+                self._fields.clear()
+            name = line[: line.index(b":")].strip().lower().decode("ascii")
+            field = self._fields[line] = (name, canonical_header(line))
+        return field
 
 
 def _fold_tags(tags):
