@@ -21,7 +21,8 @@ import time
 
 from django.conf import settings
 from django.core.management.base import CommandError
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
+from django_q.cluster import Cluster
 from django_q.management.commands import qcluster
 
 logger = logging.getLogger(__name__)
@@ -38,8 +39,6 @@ class Command(qcluster.Command):
     def handle(self, *args, **options):
         if not os.path.isdir("/proc") or not _become_subreaper():
             return super().handle(*args, **options)
-        from django_q.cluster import Cluster
-
         settings.SECRET_KEY  # noqa: B018 - as qcluster: fail early without one (tasks are signed with it)
         if options.get("cluster_name"):
             os.environ["Q_CLUSTER_NAME"] = options["cluster_name"]
@@ -53,7 +52,8 @@ class Command(qcluster.Command):
         crashed = not signals and not options["run_once"]
         stop_processes_below(cluster.sentinel)
         if crashed:
-            raise CommandError(f"the cluster's sentinel exited with code {cluster.sentinel.exitcode}")
+            message = gettext("The cluster's sentinel process exited with code %(code)s.")
+            raise CommandError(message % {"code": cluster.sentinel.exitcode})
 
 
 def _become_subreaper():
