@@ -174,6 +174,23 @@ def test_archive_page_header_offers_new_from_template(admin_client, archive, tem
     assert reverse(FROM_TEMPLATE) + f"?parent={archive.pk}" in listing
 
 
+def test_archive_row_shows_new_from_template_as_a_button_not_in_its_more_menu(admin_client, archive, template):
+    listing = admin_client.get(reverse("wagtailadmin_explore", args=[archive.get_parent().pk])).content
+    row = BeautifulSoup(listing, "html.parser").find("a", href=reverse(FROM_TEMPLATE) + f"?parent={archive.pk}")
+    assert "button" in row["class"] and row.find_parent(attrs={"data-controller": "w-dropdown"}) is None
+
+
+def test_chooser_preselects_a_lone_template(admin_client, archive, template):
+    chooser = BeautifulSoup(admin_client.get(reverse(FROM_TEMPLATE)).content, "html.parser")
+    assert chooser.find("input", attrs={"name": "template", "value": str(template.pk)}).has_attr("checked")
+
+
+def test_chooser_preselects_nothing_among_several_templates(admin_client, archive, template):
+    NewsletterTemplate.objects.create(name="Weekly", body=[])
+    chooser = BeautifulSoup(admin_client.get(reverse(FROM_TEMPLATE)).content, "html.parser")
+    assert not chooser.find("input", attrs={"name": "template", "checked": True})
+
+
 def test_template_listing_offers_new_newsletter_from_each_template(admin_client, archive, template):
     listing = admin_client.get(reverse(NewsletterTemplate.snippet_viewset.get_url_name("list"))).content.decode()
     assert "Monthly" in listing

@@ -126,6 +126,9 @@ class NewFromTemplateForm(forms.Form):
         self.fields["parent"].queryset = NewsletterIndexPage.objects.filter(pk__in=[p.pk for p in parents])
         if len(parents) == 1:
             self.fields["parent"].initial = parents[0].pk
+        templates = list(self.fields["template"].queryset.values_list("pk", flat=True)[:2])
+        if len(templates) == 1:  # nothing to choose: a lone template is the one
+            self.fields["template"].initial = templates[0]
 
 
 class NewFromTemplateView(WagtailAdminTemplateMixin, FormView):
@@ -216,7 +219,8 @@ class NewFromTemplateButton(MenuItem):
 
 
 def index_page_buttons(page, user, next_url=None, view_name=None):
-    """register_page_header_buttons / register_page_listing_more_buttons: on newsletter archives only."""
+    """register_page_header_buttons (the archive's "…" menu) and register_page_listing_buttons (a visible button on
+    the archive's row, beside "Edit"): on newsletter archives only."""
     if issubclass(page.specific_class or type(page), NewsletterIndexPage):
         yield NewFromTemplateButton(parent=page)
 
