@@ -66,6 +66,17 @@ def test_plain_http_link_is_flagged():
     assert "link-not-https" in codes(PROSE + '<a href="http://example.org/x">X</a>' + FOOTER)
 
 
+def test_plain_http_link_to_this_machine_is_flagged_by_default():
+    assert "link-not-https" in codes(PROSE + '<a href="http://127.0.0.1:8000/x">X</a>' + FOOTER)
+
+
+def test_plain_http_links_to_this_machine_are_fine_where_loopback_links_are_allowed(settings):
+    settings.WAGTAIL_NEWSLETTER = {**settings.WAGTAIL_NEWSLETTER, "ALLOW_LOOPBACK_LINKS": True}
+    local = ("http://127.0.0.1:8000/x", "http://localhost/y", "http://[::1]:8300/z", "http://127.0.0.2/")
+    assert "link-not-https" not in codes(PROSE + "".join(f'<a href="{url}">X</a>' for url in local) + FOOTER)
+    assert "link-not-https" in codes(PROSE + '<a href="http://example.org/x">X</a>' + FOOTER)
+
+
 def test_relative_link_without_base_url_is_flagged():
     assert "link-not-https" in codes(PROSE + '<a href="/x">X</a>' + FOOTER, base_url="")
 

@@ -132,6 +132,15 @@ def test_setup_demo_welcome_issue_passes_the_preflight_checklist(demo):
     assert errors == []
 
 
+@pytest.mark.django_db
+def test_the_demo_welcome_issue_needs_no_send_anyway_on_the_example_site(settings):
+    *_, example_newsletter, _admin_url = example_settings(NEWSLETTER_BASE_URL=None)
+    settings.WAGTAIL_NEWSLETTER = example_newsletter  # where the demo runs: http://127.0.0.1:8000
+    call_command("setup_demo", stdout=open(os.devnull, "w"))
+    newsletter = NewsletterPage.objects.get(title="Welcome issue")
+    assert [(check.code, check.message) for check in preflight(compile_page(newsletter))] == []
+
+
 def test_setup_demo_monthly_digest_template_copies_the_welcome_issue_blocks(demo):
     template = NewsletterTemplate.objects.get(name="Monthly digest")
     newsletter = NewsletterPage.objects.get(title="Welcome issue")

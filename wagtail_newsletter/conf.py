@@ -15,6 +15,9 @@ DEFAULTS = {
     # Absolute base URL used in links inside emails ("https://www.example.org"). Falls back to the
     # request's host or to the default Wagtail site when empty.
     "BASE_URL": "",
+    # True: plain-http links to this machine (localhost, 127.0.0.1, ::1) are no warning in the pre-flight checklist —
+    # for a local demo or development site, whose own pages are served that way. Real sites keep the warning.
+    "ALLOW_LOOPBACK_LINKS": False,
     # Sender of system mails (confirmation, manager notifications) when a form does not set one.
     "DEFAULT_FROM_EMAIL": None,  # None -> settings.DEFAULT_FROM_EMAIL
     # Double opt-in links stop working after this many seconds.

@@ -147,6 +147,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Example newsletter <n
 
 WAGTAIL_NEWSLETTER = {
     "BASE_URL": WAGTAILADMIN_BASE_URL,
+    # The demo's own pages are http://127.0.0.1: not a warning here (an editor must not learn to tick "send anyway").
+    "ALLOW_LOOPBACK_LINKS": True,
     # The sign-up and confirmation pages wear the site's own layout.
     "BASE_TEMPLATE": "base.html",
     # The demo has no public DNS, so its sender domain sends without DNS checks. Never on a real site.

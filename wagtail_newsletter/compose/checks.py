@@ -3,6 +3,7 @@
 Errors should block a send; warnings are shown and may be accepted. Plain functions over a CompiledEmail.
 """
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ from bs4 import BeautifulSoup
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from ..conf import newsletter_settings
 from .compiled import VariableSlot
 
 ERROR = "error"
@@ -39,6 +41,16 @@ class Check:
     level: str  # ERROR or WARNING
     message: str
     hint: str
+
+
+def _is_loopback(url):
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _host(url):
@@ -132,11 +144,12 @@ def check_subject(compiled):
 
 def check_links(compiled, soup):
     insecure, shortened = [], []
+    loopback_ok = newsletter_settings.ALLOW_LOOPBACK_LINKS
     for anchor in soup.find_all("a", href=True):
         href = anchor["href"].strip()
         if not href or href.startswith("#") or href.lower().startswith(_INERT_SCHEMES) or "{{" in href:
             continue
-        if urlsplit(href).scheme.lower() != "https":
+        if urlsplit(href).scheme.lower() != "https" and not (loopback_ok and _is_loopback(href)):
             insecure.append(href)
         if _host(href) in URL_SHORTENERS:
             shortened.append(href)
