@@ -148,6 +148,12 @@ def test_setup_demo_monthly_digest_template_copies_the_welcome_issue_blocks(demo
     assert template.sender_email == "news@example.org"
 
 
+def test_setup_demo_monthly_digest_template_speaks_of_a_month_not_a_week(demo):
+    template = NewsletterTemplate.objects.get(name="Monthly digest")
+    words = json.dumps([template.subject, template.preheader, template.body.get_prep_value()]).lower()
+    assert "week" not in words and "first issue" not in words and "month" in words
+
+
 def test_welcome_issue_web_version_greets_the_sample_reader_and_shows_the_banner(client, demo):
     response = client.get(NewsletterPage.objects.get(title="Welcome issue").url)
     html = response.content.decode()

@@ -3,6 +3,7 @@
 Idempotent: running it again updates the same rows instead of adding new ones.
 """
 
+import copy
 import datetime
 from io import BytesIO
 from urllib.parse import urlsplit
@@ -256,6 +257,7 @@ class Command(BaseCommand):
 
     def ensure_template(self, newsletter):
         values = NewsletterTemplate.values_from_page(newsletter)
+        values["body"] = monthly_body(copy.deepcopy(values["body"].get_prep_value()))
         values["subject"] = f"This month at the example site, {GREETING}"
         values["preheader"] = "The month in a few minutes of reading."
         template, _ = NewsletterTemplate.objects.update_or_create(
@@ -285,6 +287,19 @@ def banner_png(width=1200, height=480):
 
 def rich_text(html):
     return {"text": html}
+
+
+def monthly_body(body):
+    """The Welcome issue's blocks (raw data) with the heading and greeting of a monthly issue."""
+    heading = next(block for block in body if block["type"] == "heading")
+    heading["value"]["text"] = "This month at the example site"
+    greeting = next(block for block in body if block["type"] == "rich_text")
+    greeting["value"] = rich_text(
+        f"<p>Hello {GREETING},</p>"
+        "<p>Here is our monthly digest of what happened on the example site, built with "
+        '<a href="https://wagtail.org/">Wagtail</a>.</p>'
+    )
+    return body
 
 
 def newsletter_body(home, image):
