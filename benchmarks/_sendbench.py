@@ -200,8 +200,8 @@ def profile_summary(raw_path):
             if not count.isdigit():
                 continue
             frames, count = stack.split(";"), int(count)
-            if any("Queue._feed" in frame for frame in frames):
-                continue  # the result queue's feeder thread, idle: not the thread that sends
+            if any("Queue._feed" in frame or "LeaseKeeper._run" in frame for frame in frames):
+                continue  # the result queue's feeder and the lease keeper: background threads, not the one that sends
             all_samples += count
             for label, needle in CATEGORIES:
                 if any(needle in frame for frame in frames):

@@ -23,8 +23,8 @@ _STYLE_ATTRIBUTE = re.compile(r'\sstyle="[^"]*"')
 
 
 def figures(message):
-    """{"message", "html", "style", "encoding"}: sizes in bytes of ``message`` (raw bytes), of its HTML part decoded
-    and of that part's style attributes; the HTML part's transfer encoding."""
+    """{"message", "html", "html_encoded", "style", "encoding"}: sizes in bytes of ``message`` (raw bytes), of its
+    HTML part decoded and as sent, and of that part's style attributes; the HTML part's transfer encoding."""
     parsed = email.message_from_bytes(message, policy=email.policy.default)
     html_part = parsed.get_body(("html",))
     html = html_part.get_payload(decode=True)
@@ -32,6 +32,7 @@ def figures(message):
     return {
         "message": len(message),
         "html": len(html),
+        "html_encoded": len(html_part.get_payload().encode()),
         "style": styles,
         "encoding": html_part["Content-Transfer-Encoding"],
     }
@@ -78,8 +79,8 @@ def main():
             message = sample_message(campaign)
             size = figures(message)
             print(
-                f"{theme:8} message {size['message']:,} bytes (DKIM-signed: {message.startswith(b'DKIM-Signature:')}, "
-                f"HTML {size['encoding']}); HTML part decoded {size['html']:,} bytes, "
+                f"{theme:8} message {size['message']:,} bytes (DKIM-signed: {message.startswith(b'DKIM-Signature:')}); "
+                f"HTML part decoded {size['html']:,} bytes ({size['html_encoded']:,} in {size['encoding']}), "
                 f"{size['html'] / content:.2f}× the content, {100 * size['style'] / size['html']:.0f} % in style "
                 "attributes; targets ≤ 80 KB and ≤ 48 KB: "
                 + ("met" if size["message"] <= 80 * 1024 and size["html"] <= 48 * 1024 else "NOT met"),
