@@ -19,9 +19,11 @@ import wagtail_newsletter
 PACKAGE = Path(wagtail_newsletter.__file__).parent
 APP = "wagtail_newsletter"
 CONTRACT = "importlinter:contract:floors"
+# The checkout's, also when the package under test is an installed wheel (tox -e wheel).
+SETUP_CFG = Path(__file__).resolve().parent.parent / "setup.cfg"
 
 
-def read_floors(setup_cfg=PACKAGE.parent / "setup.cfg"):
+def read_floors(setup_cfg=SETUP_CFG):
     """{floor module: (height, independent layer)} from the contract's ``layers`` (listed top floor first)."""
     config = configparser.ConfigParser()
     config.read(setup_cfg)
