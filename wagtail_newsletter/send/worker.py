@@ -25,6 +25,7 @@ from ..conf import newsletter_settings
 from ..mail_text import date_header
 from ..tokens import LinkSigner
 from . import claims, leases, quotas
+from .campaigns import CampaignError, finish_if_done, pause, settle_cancelled
 from .dispatch import kick
 from .links import CampaignLinks, campaign_compiled
 from .mime import unsubscribe_mailto
@@ -114,8 +115,6 @@ def _send_for_a_while(campaign, deadline):
                     quotas.release(granted - len(rows), quotas.window_start(now))
                 if not rows:
                     if not claims.pending_exists(campaign_id):
-                        from .campaigns import finish_if_done
-
                         finish_if_done(campaign_id)
                         return sent, False
                     # Retries due later, or rows other tasks hold (a dead one's are ours once its lease runs out).
@@ -276,8 +275,6 @@ class CampaignSender:
         """Rows this batch won't send: back to the queue, or skipped when the campaign was cancelled."""
         ids = [row[0] for row in rows]
         if cancelled:
-            from .campaigns import settle_cancelled
-
             settle_cancelled(self.campaign.pk, ids=ids)
         else:
             claims.release(ids)
@@ -311,8 +308,6 @@ class CampaignSender:
 
     def _stop_for(self, error):
         if error.kind == POLICY:
-            from .campaigns import CampaignError, pause
-
             reason = _(
                 "Paused: the mail server refused the sender (%(answer)s). Check the sender domain's reputation "
                 "and DNS records before resuming."
