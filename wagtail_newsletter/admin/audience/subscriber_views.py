@@ -2,7 +2,7 @@
 
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
+from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn, TitleColumn
 from wagtail.admin.widgets.button import Button
 from wagtail.coreutils import multigetattr
 from wagtail.snippets.views import snippets
@@ -30,6 +30,22 @@ class SubscriberStatusColumn(StatusTagColumn):
     cell_template_name = "wagtail_newsletter/admin/status_tag_cell.html"
 
 
+class AddressTitleColumn(TitleColumn):
+    """The address linking to the subscriber: it may wrap before its "@", never inside its local part or domain (a
+    part wider than the column ends with an ellipsis; the link's title holds the whole address)."""
+
+    cell_template_name = "wagtail_newsletter/admin/address_title_cell.html"
+
+    def get_link_attrs(self, instance, parent_context):
+        return {**super().get_link_attrs(instance, parent_context), "title": instance.email}
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        local_part, _at, domain = instance.email.rpartition("@")
+        context.update(local_part=local_part, domain=domain)
+        return context
+
+
 class GroupsColumn(Column):
     """Names of the subscriber's groups, read from the prefetched relation (no query per row)."""
 
@@ -54,6 +70,9 @@ class SubscriberIndexView(snippets.IndexView):
 
     def get_base_queryset(self):
         return super().get_base_queryset().prefetch_related("groups")
+
+    def _get_title_column(self, field_name, column_class=TitleColumn, **kwargs):
+        return super()._get_title_column(field_name, AddressTitleColumn, **kwargs)
 
     @cached_property
     def custom_fields(self):
