@@ -2,7 +2,7 @@
 
 A newsletter that uses every block is compiled and personalised in each theme (classic, bold, minimal); the result
 and the reference stored in ``tests/email_references/<theme>.html`` (the HTML the themes produced before their
-markup was slimmed, commit 146d18b) are shown by Debian's Chromium at 375, 600 and 700 px wide, in light and in dark
+markup was slimmed, commit 9cbce51) are shown by Debian's Chromium at 375, 600 and 700 px wide, in light and in dark
 mode, and their full-page screenshots are compared pixel by pixel: fewer than 0.5 % may differ (a difference in
 height counts every pixel of the extra rows). Images become one inline PNG in both, so nothing is fetched.
 
