@@ -184,6 +184,16 @@ def test_click_map_is_framed_sandboxed_on_the_report(sender_client, archive, adm
     assert re.search(r'<iframe id="click-map"[^>]* sandbox=""', page)  # sandboxed, nothing allowed
 
 
+def test_click_map_opens_full_size_alone_from_the_report(sender_client, archive, admin_user, audience):
+    campaign = sent_campaign(archive, admin_user)
+    page = BeautifulSoup(sender_client.get(campaigns_url("report", campaign.pk)).content, "html.parser")
+    link = page.select_one("#report-click-map a[data-open-full-size]")
+    assert link.get_text(strip=True) == "Open full size" and link["target"] == "_blank"
+    assert link["href"] == page.select_one("iframe#click-map")["src"] == campaigns_url("click_map", campaign.pk)
+    alone = sender_client.get(link["href"])
+    assert "sandbox" in alone["Content-Security-Policy"] and "wagtailadmin" not in alone.content.decode()
+
+
 def test_click_map_drops_active_content_of_a_newsletter(sender_client, archive, admin_user, audience):
     campaign = sent_campaign(archive, admin_user)
     compiled = dict(campaign.compiled)

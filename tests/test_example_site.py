@@ -14,13 +14,15 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from bs4 import BeautifulSoup
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 from home.models import HomePage
 from outbox.management.commands.smtp_catcher import OutboxHandler
-from outbox.messages import list_messages, store_message
+from outbox.messages import list_messages, read_message, store_message
 from wagtail.images.models import Image
 from wagtail.models import Page, Site
 
@@ -248,6 +250,18 @@ def test_outbox_message_shows_html_in_a_sandboxed_iframe_and_its_links(admin_log
     assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in html and "srcdoc=" in html  # no scripts
     assert f'<a href="{CONFIRM_URL}" target="_blank"' in html
     assert "Confirm my subscription" in html
+
+
+def test_outbox_message_opens_its_html_part_full_size_alone(admin_login, catcher):
+    send_confirmation_like_mail()
+    name = list_messages()[0].name
+    page = BeautifulSoup(admin_login.get(reverse("outbox:message", args=[name])).content, "html.parser")
+    link = page.select_one("a[data-open-full-size]")
+    assert link.get_text(strip=True) == "Open full size" and link["target"] == "_blank"
+    response = admin_login.get(link["href"])
+    assert response.content.decode() == read_message(name).html  # the part alone, no admin around it
+    assert response["Content-Security-Policy"] == "sandbox allow-popups allow-popups-to-escape-sandbox"
+    assert Client().get(link["href"]).status_code == 302  # the admin login is needed, as for the rest of the outbox
 
 
 def test_outbox_message_shows_the_unsubscribe_and_dkim_headers_of_a_campaign_mail(

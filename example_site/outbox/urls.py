@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.OutboxIndexView.as_view(), name="index"),
     path("clear/", views.clear_outbox, name="clear"),
     path("<str:name>/", views.OutboxMessageView.as_view(), name="message"),
+    path("<str:name>/html/", views.message_html, name="html"),
 ]

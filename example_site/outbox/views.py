@@ -2,7 +2,7 @@
 so Wagtail's admin-access check applies to every one of them."""
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -48,6 +48,20 @@ class OutboxMessageView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(message=self.message, **kwargs)
+
+
+# As in the detail page's frame: no script, links open in a new tab; nothing else is restricted (images load).
+HTML_PART_CSP = "sandbox allow-popups allow-popups-to-escape-sandbox"
+
+
+def message_html(request, name):
+    """The HTML part alone, full size: what the detail page shows in its frame."""
+    message = read_message(name)
+    if message is None or not message.html:
+        raise Http404(_("This mail is not in the outbox."))
+    response = HttpResponse(message.html, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = HTML_PART_CSP
+    return response
 
 
 @require_POST
