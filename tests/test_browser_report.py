@@ -10,6 +10,7 @@ which the tracking rules count as a machine (link scanners run headless browsers
 import time
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 
@@ -41,7 +42,7 @@ def sent_campaign(start_live_site, smtp_server, queue_for_real, tmp_path):
         get_user_model().objects.create_superuser("editor", "editor@example.org", "editor-pw")
         campaign = campaigns.create_campaign(NewsletterPage.objects.get(title="Welcome issue"), name="Report test")
         campaigns.set_audience(campaign, False, [Group.objects.get(name="Weekly news").pk])
-        with override_settings(WAGTAIL_NEWSLETTER={"BASE_URL": base_url}):
+        with override_settings(WAGTAIL_NEWSLETTER={**settings.WAGTAIL_NEWSLETTER, "BASE_URL": base_url}):
             campaigns.send_now(campaign)
         deadline = time.monotonic() + 60
         while Campaign.objects.get(pk=campaign.pk).status != CampaignStatus.SENT:
