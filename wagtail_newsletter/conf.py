@@ -102,6 +102,28 @@ DEFAULTS = {
     # Domains (and their subdomains) that may send without any DNS check: ONLY for development and demo sites with
     # no public DNS. In production every sender domain is verified in DNS before it sends.
     "ASSUME_VERIFIED_DOMAINS": [],
+    # The mailbox that receives bounces and complaints (the Return-Path and feedback-loop address), polled on a
+    # schedule: None (no polling: a pipe transport or ESP webhooks bring the mail instead), or a dict:
+    # {"PROTOCOL": "imap" | "pop3", "HOST": "...", "PORT": None (standard port), "SSL": True, "STARTTLS": False,
+    #  "USERNAME": "...", "PASSWORD": "...", "FOLDER": "INBOX", "DONE_FOLDER": "Processed" (IMAP), "BATCH": 500}
+    "BOUNCE_MAILBOX": None,
+    "BOUNCE_POLL_SECONDS": 300,
+    # A subscriber whose mailbox soft-bounces this many times within the last SOFT_BOUNCE_CAMPAIGNS campaigns sent to
+    # it becomes "bounced" (Mailchimp's rule: 7 soft bounces).
+    "SOFT_BOUNCE_LIMIT": 7,
+    "SOFT_BOUNCE_CAMPAIGNS": 15,
+    # Sending guards (Amazon SES and the Gmail/Yahoo 2024 sender rules): a campaign is refused before sending when
+    # the audience's hard-bounce or complaint rate over the last GUARD_WINDOW_DAYS days exceeds these, and pauses by
+    # itself while sending when its own rates cross them (counted once at least GUARD_MIN_SENT messages went out).
+    "GUARD_HARD_BOUNCE_RATE": 0.05,
+    "GUARD_COMPLAINT_RATE": 0.001,
+    "GUARD_WINDOW_DAYS": 30,
+    "GUARD_MIN_SENT": 100,
+    # A SpamAssassin spamd that scores each campaign in the pre-flight checklist: None (no score), or
+    # {"HOST": "127.0.0.1", "PORT": 783, "TIMEOUT": 10}. SPAM_SCORE_LIMIT: the score from which the check fails
+    # (SpamAssassin's own required_score is 5.0).
+    "SPAMD": None,
+    "SPAM_SCORE_LIMIT": 5.0,
 }
 
 

@@ -20,6 +20,7 @@ from .compose.models import (  # noqa: F401
     NewsletterPageMixin,
     NewsletterTemplate,
 )
+from .deliverability.models import InboundMessage  # noqa: F401
 from .send.models import (  # noqa: F401
     Agent,
     Campaign,
@@ -31,6 +32,7 @@ from .send.models import (  # noqa: F401
     Event,
     EventKind,
     FollowUp,
+    PauseCause,
     QuotaWindow,
     SenderDomain,
 )

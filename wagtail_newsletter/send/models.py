@@ -53,6 +53,16 @@ class FollowUp(models.TextChoices):
     NEWCOMERS = "newcomers", _("Subscribers added since")
 
 
+class PauseCause(models.TextChoices):
+    """Who or what paused a campaign (``Campaign.pause_cause``); ``status_note`` says why in words."""
+
+    EDITOR = "editor", _("Paused by an editor")
+    RELAY = "relay", _("Paused after the relay's answer")
+    POLICY = "policy", _("Paused: receivers block the sender")
+    BOUNCE_GUARD = "bounce_guard", _("Paused: too many hard bounces")
+    COMPLAINT_GUARD = "complaint_guard", _("Paused: too many complaints")
+
+
 class Campaign(models.Model):
     """A frozen newsletter revision sent to an audience, now or at a scheduled time."""
 
@@ -114,6 +124,8 @@ class Campaign(models.Model):
     credits_charged = models.PositiveIntegerField(default=0, editable=False)
     # Why the campaign paused or failed, for the editor (e.g. a relay's 5.7.x policy answer).
     status_note = models.TextField(_("note"), blank=True)
+    # What paused it, when it is or was paused by something other than an editor (guards, policy bounces).
+    pause_cause = models.CharField(_("paused by"), max_length=20, choices=PauseCause.choices, blank=True)
     # Workers claim nothing before this (hourly quota used up, relay down or throttling).
     hold_until = models.DateTimeField(null=True, blank=True, editable=False)
     # Milliseconds each worker waits between messages; grows when the relay throttles, shrinks again on success.
@@ -190,6 +202,10 @@ class EventKind(models.IntegerChoices):
     HARD_BOUNCE = 4, pgettext_lazy("event kind", "hard bounce")
     SOFT_BOUNCE = 5, pgettext_lazy("event kind", "soft bounce")
     COMPLAINT = 6, pgettext_lazy("event kind", "complaint")
+    # Read from the mail that comes back (deliverability/): a bounce that says "still trying" or gave up after
+    # temporary errors (recorded only), and a refusal for the sender's content or reputation (the sender is blocked).
+    TRANSIENT_BOUNCE = 7, pgettext_lazy("event kind", "transient bounce")
+    POLICY_BOUNCE = 8, pgettext_lazy("event kind", "blocked by policy")
 
 
 class Agent(models.IntegerChoices):
