@@ -49,17 +49,18 @@ def is_unsubscribed(delivery):
     return subscriber is None or subscriber.status == Status.UNSUBSCRIBED
 
 
-def unsubscribe_delivery(delivery, one_click=False):
+def unsubscribe_delivery(delivery, one_click=False, how=None):
     """Unsubscribe the subscriber a delivery went to, at once; return True when their status changed.
 
     Idempotent: an unsubscribed subscriber is left alone (no second history entry), an erased one is nothing to do.
     The history entry's note names the campaign and says whether it came from a mailbox provider's one-click POST
-    (RFC 8058) or the unsubscribe page's button.
+    (RFC 8058) or the unsubscribe page's button; ``how`` names another way (``"mailto"``: a mail to the
+    List-Unsubscribe address).
     """
     if not delivery.subscriber_id:
         return False
     campaign = delivery.campaign
-    how = "one-click" if one_click else "unsubscribe page"
+    how = how or ("one-click" if one_click else "unsubscribe page")
     note = f"{how}, campaign #{campaign.pk} {campaign.name}"
     # services.unsubscribe locks the row and skips it when already unsubscribed, so two racing POSTs write one history
     # entry — and one UNSUBSCRIBE event, written in the same transaction.
