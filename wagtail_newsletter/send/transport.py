@@ -60,6 +60,20 @@ def _sender_refused(code, response):
     return error
 
 
+def _fit_for_smtp(*addresses):
+    return all(address.isascii() and not any(char in address for char in "\r\n<>") for address in addresses)
+
+
+def _envelope_commands(envelope_from, recipient):
+    if not _fit_for_smtp(envelope_from, recipient):
+        raise ValueError(f"address unfit for SMTP: {envelope_from!r} → {recipient!r}")
+    return f"MAIL FROM:<{envelope_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode("ascii")
+
+
+def _disconnected(error):
+    return TransportError(CONNECTION, getattr(error, "smtp_code", None), str(error) or "disconnected")
+
+
 def uses_smtp_fast_path(backend=None):
     backend = backend or get_connection(fail_silently=False)
     return type(backend) is SmtpBackend
@@ -74,6 +88,8 @@ class SmtpTransport:
     def __init__(self, backend):
         self.backend = backend
         self.pipelining = False
+        self.announced = None  # the (sender, recipient) whose MAIL/RCPT/DATA went with the last body
+        self._answer = None
         if backend.timeout is None:
             backend.timeout = self.DEFAULT_TIMEOUT
 
@@ -93,51 +109,87 @@ class SmtpTransport:
 
     def send(self, envelope_from, recipient, raw, build_message=None):
         """Send ``raw`` (CRLF bytes) to ``recipient``; return the server's (code, text) or raise TransportError."""
-        connection = self._connection()
-        try:
-            if self.pipelining:
-                return self._send_pipelined(connection, envelope_from, recipient, raw)
-            code, response = connection.mail(envelope_from)
-            if code != 250:
-                self._reset(connection, code)
-                raise _sender_refused(code, response)
-            code, response = connection.rcpt(recipient)
-            if code not in (250, 251):
-                self._reset(connection, code)
-                raise classify(code, response)
-            try:
-                code, response = connection.data(raw)
-            except smtplib.SMTPDataError as error:
-                self._reset(connection, error.smtp_code)
-                raise classify(error.smtp_code, error.smtp_error) from error
-            return code, _text(response)
-        except TransportError:
-            raise
-        except (TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as error:
-            self.close()
-            raise TransportError(CONNECTION, getattr(error, "smtp_code", None), str(error) or "disconnected") from error
+        self.submit(envelope_from, recipient, raw, build_message)
+        return self.finish()
 
-    def _send_pipelined(self, connection, envelope_from, recipient, raw):
-        """RFC 2920: MAIL, RCPT and DATA in one write and their answers read together (one round trip, not three),
-        then the body, dot-stuffed with one bytes.replace instead of smtplib's regular expression."""
-        for address in (envelope_from, recipient):
-            if not address.isascii() or any(char in address for char in "\r\n<>"):
-                raise ValueError(f"address unfit for SMTP: {address!r}")
-        connection.send(f"MAIL FROM:<{envelope_from}>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n")
-        answers = [connection.getreply() for _command in range(3)]
-        (mail_code, mail_text), (rcpt_code, rcpt_text), (data_code, data_text) = answers
-        if mail_code == 250 and rcpt_code in (250, 251) and data_code == 354:
+    def submit(self, envelope_from, recipient, raw, build_message=None, next_envelope=None):
+        """Hand ``raw`` to the relay without waiting for its verdict (``finish`` reads it), so the caller can prepare
+        the next message meanwhile. With PIPELINING the envelope ``(sender, recipient)`` of that next message goes
+        in the same write as this body (RFC 2920 §3.1): one round trip per message instead of two."""
+        connection = self._connection()
+        self._answer = None
+        try:
+            if not self.pipelining:
+                self._answer = self._send_one_command_at_a_time(connection, envelope_from, recipient, raw)
+                return
+            announced, self.announced = self.announced, None
+            if announced != (envelope_from, recipient):
+                if announced is not None:  # the caller skipped the message it announced: start a clean session
+                    self.close()
+                    connection = self._connection()
+                connection.send(_envelope_commands(envelope_from, recipient))
+            self._read_envelope_answers(connection)
             body = raw.replace(b"\r\n.", b"\r\n..")
             if body.startswith(b"."):
                 body = b"." + body
             if not body.endswith(b"\r\n"):
                 body += b"\r\n"
-            connection.send(body + b".\r\n")
-            code, text = connection.getreply()
-            if code != 250:
-                self._reset(connection, code)
-                raise classify(code, text)
-            return code, _text(text)
+            following = b""
+            if next_envelope is not None and _fit_for_smtp(*next_envelope):
+                following = _envelope_commands(*next_envelope)
+                self.announced = tuple(next_envelope)
+            connection.send(body + b".\r\n" + following)
+        except TransportError:
+            raise
+        except (TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as error:
+            self.close()
+            raise _disconnected(error) from error
+
+    def finish(self):
+        """The relay's answer to the message last submitted: (code, text), or raise TransportError."""
+        if self._answer is not None:
+            answer, self._answer = self._answer, None
+            return answer
+        try:
+            code, text = self.backend.connection.getreply()
+        except (TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as error:
+            self.close()
+            raise _disconnected(error) from error
+        if code != 250:
+            # The transaction ended with this answer either way; an envelope announced behind the body is answered
+            # on its own, so no RSET (it would land in the middle of that pipelined group) — except after a 421.
+            if code == 421:
+                self.close()
+            raise classify(code, text)
+        return code, _text(text)
+
+    def abandon(self):
+        """The caller will not send the message it announced: only closing the session cancels a pending DATA."""
+        if self.announced is not None:
+            self.close()
+
+    def _send_one_command_at_a_time(self, connection, envelope_from, recipient, raw):
+        code, response = connection.mail(envelope_from)
+        if code != 250:
+            self._reset(connection, code)
+            raise _sender_refused(code, response)
+        code, response = connection.rcpt(recipient)
+        if code not in (250, 251):
+            self._reset(connection, code)
+            raise classify(code, response)
+        try:
+            code, response = connection.data(raw)
+        except smtplib.SMTPDataError as error:
+            self._reset(connection, error.smtp_code)
+            raise classify(error.smtp_code, error.smtp_error) from error
+        return code, _text(response)
+
+    def _read_envelope_answers(self, connection):
+        """The answers to a pipelined MAIL, RCPT and DATA; raises unless the relay waits for the body (354)."""
+        answers = [connection.getreply() for _command in range(3)]
+        (mail_code, mail_text), (rcpt_code, rcpt_text), (data_code, data_text) = answers
+        if mail_code == 250 and rcpt_code in (250, 251) and data_code == 354:
+            return
         if data_code == 354:  # a server that took DATA after refusing the envelope: end it empty
             connection.send(b".\r\n")
             connection.getreply()
@@ -158,6 +210,7 @@ class SmtpTransport:
             self.close()
 
     def close(self):
+        self.announced = None
         try:
             self.backend.close()
         except Exception:  # noqa: BLE001 - a broken connection is being thrown away anyway
@@ -185,6 +238,15 @@ class BackendTransport:
         if sent != 1:
             raise TransportError(TEMPORARY, None, "the email backend did not accept the message")
         return 250, ""
+
+    def submit(self, envelope_from, recipient, raw, build_message=None, next_envelope=None):
+        self._answer = self.send(envelope_from, recipient, raw, build_message)
+
+    def finish(self):
+        return self._answer
+
+    def abandon(self):
+        pass
 
     def close(self):
         if self.opened:
