@@ -13,11 +13,30 @@ class WagtailNewsletterConfig(AppConfig):
         # A lower floor that must reach a higher one offers a hook; the app connects them here
         # (docs/developers/architecture.md).
         from . import schedules  # noqa: F401  (post_migrate: registers the django-q2 schedules)
+        from .deliverability import guards
         from .growth import follow_ups
+        from .send import (
+            campaigns,
+            planner,
+            system_mail,  # noqa: F401  (receives audience's confirmation_requested)
+        )
         from .send import links as send_links
-        from .send import planner, system_mail  # noqa: F401  (system_mail receives audience's confirmation_requested)
         from .track import events  # noqa: F401  (receives audience's subscribers_erased: hits lose their IP prefix)
         from .track import links as track_links
 
         send_links.set_endpoint_resolver(track_links.endpoint_path)  # mail links lead to track's public views
         planner.set_follow_up_audience(follow_ups.follow_up_recipients)  # follow-ups are read from tracking
+        campaigns.add_send_check(guards.send_check)  # the audience's recent bounce and complaint rates
+        self._connect_anymail()
+
+    @staticmethod
+    def _connect_anymail():
+        """Bounces, complaints and unsubscribes reported by a sending service through django-anymail's webhooks
+        (an optional dependency: the ``anymail`` extra)."""
+        try:
+            from anymail.signals import tracking
+        except ImportError:
+            return
+        from .deliverability.esp_events import receive_tracking
+
+        tracking.connect(receive_tracking, dispatch_uid="wagtail_newsletter.esp_events")

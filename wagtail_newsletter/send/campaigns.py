@@ -17,7 +17,7 @@ from ..compose.checks import ERROR, preflight
 from ..compose.compiled import compile_page
 from ..conf import newsletter_settings
 from . import credits, dispatch
-from .models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from .models import Campaign, CampaignStatus, Delivery, DeliveryStatus, PauseCause
 from .outgoing import sender_of
 from .planner import campaign_recipients, count_recipients, plan_deliveries, recipients  # noqa: F401 (public face)
 from .sender_domains import sender_domain_problem
@@ -107,6 +107,23 @@ def is_approved(campaign):
     )
 
 
+# Checks of floors above (deliverability's sending guards) that may refuse a campaign: each is given the campaign and
+# its recipient count and returns messages for people ([] when it has nothing against it). Connected in
+# ``AppConfig.ready``.
+_send_checks = []
+
+
+def add_send_check(check):
+    """Register ``check(campaign, count) -> [message, …]``, consulted by ``check_can_send`` (once per function)."""
+    if check not in _send_checks:
+        _send_checks.append(check)
+
+
+def remove_send_check(check):
+    if check in _send_checks:
+        _send_checks.remove(check)
+
+
 def check_can_send(campaign, user=None, compiled=None, count=None):
     """What keeps ``user`` from sending ``campaign`` now: a list of messages for people (empty: good to go)."""
     problems = []
@@ -133,6 +150,9 @@ def check_can_send(campaign, user=None, compiled=None, count=None):
         problems.append(_("No subscriber matches the chosen recipients."))
     elif newsletter_settings.CREDITS_ENABLED and (refusal := credits.check(count)):
         problems.append(refusal)
+    if count:
+        for check in _send_checks:
+            problems += check(campaign, count)
     return problems
 
 
@@ -223,8 +243,10 @@ def start_scheduled(campaign_id, now=None):
     return True
 
 
-def pause(campaign, user=None, reason=""):
-    """Stop claiming new messages; those being sent finish (a batch at most), the rest wait for ``resume``."""
+def pause(campaign, user=None, reason="", cause=PauseCause.EDITOR):
+    """Stop claiming new messages; those being sent finish (a batch at most), the rest wait for ``resume``.
+
+    ``cause``: who or what paused it (an editor, the relay's answer, a guard); ``reason`` says why in words."""
     with transaction.atomic():
         campaign = _locked(campaign)
         if campaign.status != CampaignStatus.SENDING:
@@ -232,7 +254,8 @@ def pause(campaign, user=None, reason=""):
         campaign.status = CampaignStatus.PAUSED
         campaign.paused_at = timezone.now()
         campaign.status_note = reason
-        campaign.save(update_fields=["status", "paused_at", "status_note"])
+        campaign.pause_cause = cause
+        campaign.save(update_fields=["status", "paused_at", "status_note", "pause_cause"])
     return campaign
 
 
@@ -245,7 +268,8 @@ def resume(campaign, user=None):
         campaign.paused_at = None
         campaign.hold_until = None
         campaign.status_note = ""
-        campaign.save(update_fields=["status", "paused_at", "hold_until", "status_note"])
+        campaign.pause_cause = ""  # resuming is the editor's decision: the cause is over
+        campaign.save(update_fields=["status", "paused_at", "hold_until", "status_note", "pause_cause"])
         dispatch.kick_on_commit(campaign.pk, newsletter_settings.SEND_CONCURRENCY)
     return campaign
 
@@ -305,7 +329,8 @@ def finish_if_done(campaign_id):
         campaign.status = CampaignStatus.SENT
         campaign.finished_at = timezone.now()
         campaign.hold_until = None
-        campaign.status_note = ""  # a quota or relay note is over once everything is out
+        if not campaign.pause_cause:  # a guard's or receivers' pause stays on record for the report
+            campaign.status_note = ""  # a quota or relay note is over once everything is out
         campaign.save(update_fields=["status", "finished_at", "hold_until", "status_note"])
         if campaign.credits_charged:
             credits.settle(campaign)

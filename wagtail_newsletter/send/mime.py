@@ -285,6 +285,26 @@ class MessageIds:
         return f"<{payload}.{signature}@{self.domain}>"
 
 
+# The shape of the Message-IDs ``MessageIds`` makes (lower-cased): a forged one has it, with a wrong signature.
+OUR_MESSAGE_ID = re.compile(r"^<?([0-9a-z]{1,13})\.([a-z2-7]{16})@[^<>@\s]+>?$")
+
+
+def read_message_id(value):
+    """The delivery id a Message-ID made by ``MessageIds`` names (the inverse of ``MessageIds.__call__``, whatever its
+    domain), or None: not one of ours, a test send's, or forged (the signature must verify with SECRET_KEY or one of
+    SECRET_KEY_FALLBACKS)."""
+    match = OUR_MESSAGE_ID.match(str(value or "").strip().lower())
+    if match is None:
+        return None
+    payload, signature = match.groups()
+    for key in (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())):
+        mac = hmac.new(hashlib.sha256(f"wagtail_newsletter.message-id:{key}".encode()).digest(), digestmod="sha256")
+        mac.update(payload.encode("ascii"))
+        if hmac.compare_digest(base64.b32encode(mac.digest()[:10]).decode("ascii").lower(), signature):
+            return int(payload, 36)
+    return None
+
+
 def message_id(delivery_id, domain):
     """A stable Message-ID for a delivery; ``delivery_id=None`` (test sends): a random, unique one."""
     if delivery_id is None:
