@@ -33,7 +33,15 @@ SCHEDULES = [
         "wagtail_newsletter.deliverability.domain_checks.check_all_sender_domains",
         360,
     ),
+    # Reads the bounce mailbox (a no-op when BOUNCE_MAILBOX is None); minutes from BOUNCE_POLL_SECONDS.
+    ("wagtail_newsletter: poll the bounce mailbox", "wagtail_newsletter.deliverability.mailbox.scheduled_poll", None),
 ]
+
+
+def _bounce_poll_minutes():
+    from .conf import newsletter_settings
+
+    return max(1, round(newsletter_settings.BOUNCE_POLL_SECONDS / 60))
 
 
 def ensure_schedules():
@@ -45,6 +53,7 @@ def ensure_schedules():
         name__startswith=CAMPAIGN_START_PREFIX
     ).delete()
     for name, func, minutes in SCHEDULES:
+        minutes = minutes or _bounce_poll_minutes()
         Schedule.objects.update_or_create(
             name=name,
             defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1},
