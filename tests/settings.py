@@ -38,6 +38,8 @@ if os.environ.get("WN_TEST_EMAIL_SMTP") == "1":
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")
     EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "1025"))
+# The webhooks of sending services (tests/test_esp_webhooks.py): the basic-auth secret and Mailgun's signing key.
+ANYMAIL = {"WEBHOOK_SECRET": "esp-hooks:test-secret", "MAILGUN_WEBHOOK_SIGNING_KEY": "test-mailgun-signing-key"}
 Q_CLUSTER = {**Q_CLUSTER, "sync": os.environ.get("Q_SYNC", "1") == "1"}  # noqa: F405
 # A qcluster started by a test gets its cluster and sending settings from the test (JSON).
 Q_CLUSTER.update(json.loads(os.environ.get("WN_TEST_Q_CLUSTER", "{}")))

@@ -144,6 +144,14 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "1025"))
 # a worker until django-q2 kills it.
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Example newsletter <news@example.org>")
+# A site that sends through a service with django-anymail gets its bounce, complaint and unsubscribe events at
+# /anymail/<service>/tracking/: the "user:password" the service posts with, and Mailgun's signing key
+# (docs/operators-esp-webhooks.md). Unset: not configured.
+ANYMAIL = {
+    name: os.environ[f"ANYMAIL_{name}"]
+    for name in ("WEBHOOK_SECRET", "MAILGUN_WEBHOOK_SIGNING_KEY")
+    if os.environ.get(f"ANYMAIL_{name}")
+}
 
 WAGTAIL_NEWSLETTER = {
     "BASE_URL": WAGTAILADMIN_BASE_URL,

@@ -1,3 +1,5 @@
+import importlib.util
+
 from django.conf import settings
 from django.conf.urls.static import static
 from django.urls import include, path
@@ -11,6 +13,9 @@ urlpatterns = [
     path("newsletter/", include("wagtail_newsletter.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+if importlib.util.find_spec("anymail"):
+    # Bounces, complaints and unsubscribes posted by a sending service (docs/operators-esp-webhooks.md).
+    urlpatterns.append(path("anymail/", include("anymail.urls")))
 if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 
