@@ -120,7 +120,7 @@ def test_policy_pause_alerts_the_editor(archive, smtp_server, quick, django_user
     smtp_server.rcpt_answer = lambda address: None if address == "editor@example.org" else blocked
     campaign = campaigns.send_now(new_campaign(make_newsletter(archive), editor), editor)
     campaign.refresh_from_db()
-    assert campaign.status == CampaignStatus.PAUSED
+    assert (campaign.status, campaign.pause_cause) == (CampaignStatus.PAUSED, "relay")
     assert [m["to"] for m in smtp_server.messages] == [["editor@example.org"]]
     alert = smtp_server.messages[0]["message"]
     assert "paused" in alert["Subject"] and "5.7.1" in alert.get_content()

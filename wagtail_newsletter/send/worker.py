@@ -29,7 +29,7 @@ from .campaigns import CampaignError, finish_if_done, pause, settle_cancelled
 from .dispatch import kick
 from .links import CampaignLinks, campaign_compiled
 from .mime import unsubscribe_mailto
-from .models import Campaign, CampaignStatus, Delivery, DeliveryStatus
+from .models import Campaign, CampaignStatus, Delivery, DeliveryStatus, PauseCause
 from .outgoing import campaign_sender, envelope_sender, message_id_for
 from .transport import CONNECTION, PERMANENT, POLICY, SmtpTransport, TransportError, open_transport
 
@@ -351,7 +351,7 @@ class CampaignSender:
                 "and DNS records before resuming."
             ) % {"answer": f"{error.code or ''} {error.message}".strip()}
             try:
-                pause(self.campaign, reason=reason)
+                pause(self.campaign, reason=reason, cause=PauseCause.RELAY)
             except CampaignError:
                 return
             alert_editor(self.campaign, reason)
