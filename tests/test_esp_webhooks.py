@@ -4,6 +4,9 @@ records are checked. The samples are in tests/esp_samples.py."""
 
 import base64
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from django.conf import settings
@@ -315,3 +318,83 @@ def test_forged_message_id_of_ours_finds_nothing_even_through_the_address(site):
     post("sendgrid", [samples.sendgrid_event("spamreport", site.email(0), forged, "sg-forged")])
     assert site.status(0) == Status.SUBSCRIBED and Event.objects.count() == 0
     assert received()[0]["delivery_id"] is None
+
+
+# --- The mapping alone (no HTTP, no database) ---------------------------------------------------------------------
+
+
+def tracking_event(event_type, recipient="a@example.com", **fields):
+    from anymail.signals import AnymailTrackingEvent
+
+    return AnymailTrackingEvent(event_type=event_type, recipient=recipient, **fields)
+
+
+@pytest.mark.parametrize(
+    "event_type, fields, expected",
+    [
+        ("opened", {}, None),
+        ("delivered", {"mta_response": "250 OK"}, None),
+        ("deferred", {"mta_response": "421 4.7.0 try again later"}, "transient"),
+        ("bounced", {"mta_response": "550 5.1.1 user unknown"}, "hard"),
+        ("bounced", {"mta_response": "552 5.2.2 mailbox full"}, "soft"),
+        ("bounced", {"mta_response": "554 5.7.1 rejected: listed at zen.spamhaus.org"}, "policy"),
+        ("rejected", {"reject_reason": "invalid"}, "hard"),
+        ("rejected", {"reject_reason": "bounced"}, "hard"),
+        ("rejected", {"reject_reason": "spam"}, "complaint"),
+        ("rejected", {"reject_reason": "unsubscribed"}, "unsubscribe"),
+        ("rejected", {"reject_reason": "blocked"}, "transient"),  # a suppression list says nothing of the sender
+        ("rejected", {"reject_reason": "other", "description": "blocked for spam content"}, "policy"),
+        ("complained", {}, "complaint"),
+        ("complained", {"description": "not-spam"}, None),
+        ("unsubscribed", {}, "unsubscribe"),
+    ],
+)
+def test_verdict_for_event(event_type, fields, expected):
+    from wagtail_newsletter.deliverability.esp_events import verdict_for_event
+
+    verdict = verdict_for_event(tracking_event(event_type, **fields), "SparkPost")
+    assert (verdict.cls if verdict else None) == expected
+    if verdict:
+        assert verdict.recipients == ("a@example.com",) and verdict.kind == "esp-event"
+
+
+def test_status_and_message_id_are_read_from_the_event():
+    from wagtail_newsletter.deliverability.esp_events import verdict_for_event
+
+    event = tracking_event("bounced", "A@Example.COM", mta_response="smtp; 550 5.1.1 <a@example.com>: no such user",
+                           message_id="1234.abcd@mail.example.org")  # fmt: skip
+    verdict = verdict_for_event(event, "Mailgun")
+    assert (verdict.status, verdict.recipients) == ("5.1.1", ("a@example.com",))
+    assert verdict.original_message_id == "<1234.abcd@mail.example.org>"
+    ses_own_id = tracking_event("bounced", message_id="0100-ses-id")  # SES's id, not a Message-ID
+    assert verdict_for_event(ses_own_id, "Amazon SES").original_message_id == ""
+
+
+def test_digest_is_per_event_and_recipient():
+    from wagtail_newsletter.deliverability.esp_events import event_digest
+
+    one, other = (
+        tracking_event("bounced", "a@x.example", event_id="sns-1"),
+        tracking_event("bounced", "b@x.example", event_id="sns-1"),
+    )
+    assert event_digest(one, "Amazon SES") != event_digest(other, "Amazon SES")
+    assert event_digest(one, "Amazon SES") == event_digest(tracking_event("bounced", "A@x.example", event_id="sns-1"),
+                                                           "Amazon SES")  # fmt: skip
+    no_id = tracking_event("bounced", esp_event={"event": "hard_bounce", "email": "a@x.example", "ts": 1})
+    assert len(event_digest(no_id, "Brevo")) == 64
+
+
+def test_the_app_runs_without_anymail():
+    # anymail is an optional extra: with it absent, Django starts, the URLs load, and the mapping imports.
+    code = (
+        "import sys; sys.modules['anymail'] = None\n"
+        "import django; django.setup()\n"
+        "from wagtail_newsletter.deliverability import esp_events\n"
+        "import example.urls\n"
+        "print(any('anymail' in str(p.pattern) for p in example.urls.urlpatterns))\n"
+    )
+    root = settings.BASE_DIR.parent  # the checkout: the example site is its example_site/
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": f"{root}:{settings.BASE_DIR}"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
