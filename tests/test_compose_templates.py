@@ -201,3 +201,17 @@ def test_chooser_preselects_the_template_from_the_listing(admin_client, archive,
     response = admin_client.get(reverse(FROM_TEMPLATE) + f"?template={template.pk}")
     chooser = BeautifulSoup(response.content, "html.parser")
     assert chooser.find("input", attrs={"name": "template", "value": str(template.pk)}).has_attr("checked")
+
+
+def test_archive_header_add_button_is_visible_and_leads_to_the_templates(admin_client, archive, template):
+    """The archive's own page header: Wagtail puts hook buttons in its "…" menu, but its visible "+" (add child page)
+    button leads, through the archive's only child type, to the template chooser."""
+    listing = BeautifulSoup(admin_client.get(reverse("wagtailadmin_explore", args=[archive.pk])).content, "html.parser")
+    add_url = reverse("wagtailadmin_pages:add_subpage", args=[archive.pk])
+    header = listing.find("header")
+    add = header.find("a", href=add_url)
+    assert add is not None and add.find_parent(attrs={"data-controller": "w-dropdown"}) is None
+    response = admin_client.get(add_url, follow=True)
+    assert response.redirect_chain[-1][0] == reverse(FROM_TEMPLATE) + f"?parent={archive.pk}"
+    chooser = BeautifulSoup(response.content, "html.parser")
+    assert chooser.find("input", attrs={"name": "template", "value": str(template.pk)}).has_attr("checked")
