@@ -11,6 +11,7 @@ from wagtail.models import Page, Revision
 from ...compose.checks import ERROR, preflight
 from ...compose.compiled import compile_page
 from ...compose.models import NewsletterPageMixin
+from ...deliverability.spam_score import page_spam_checks
 from ...send.outgoing import sender_of
 from ...send.sender_domains import sender_domain_checks
 
@@ -71,11 +72,14 @@ def page_breadcrumbs(base_items, page, label, url):
 
 
 def checklist(page_or_revision):
-    """The pre-flight checks of the page's latest revision, as ``compose.checks`` reports them, and whether its
-    sender's domain is verified (``send.sender_domains``); errors first. A failure to compile propagates."""
+    """The pre-flight checks of the page's latest revision, as ``compose.checks`` reports them, whether its
+    sender's domain is verified (``send.sender_domains``) and its spam score when a spamd is configured
+    (``deliverability.spam_score``); errors first. A failure to compile propagates."""
     content = page_or_revision.as_object() if isinstance(page_or_revision, Revision) else page_or_revision
     address = sender_of(content.sender_name, content.sender_email)[1]
-    checks = preflight(compile_page(page_or_revision)) + (sender_domain_checks(address) if address else [])
+    compiled = compile_page(page_or_revision)
+    checks = preflight(compiled) + (sender_domain_checks(address) if address else [])
+    checks += page_spam_checks(content, compiled)
     return sorted(checks, key=lambda check: check.level != ERROR)
 
 

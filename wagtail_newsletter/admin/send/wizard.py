@@ -22,6 +22,7 @@ from django.views.generic import FormView, TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from ...compose.checks import ERROR, WARNING, preflight
+from ...deliverability.spam_score import campaign_spam_checks
 from ...growth import follow_ups
 from ...send import campaigns as lifecycle
 from ...send.models import Campaign, CampaignStatus
@@ -93,6 +94,7 @@ def evaluate(campaign, user):
         return [], [str(error)]
     address = sender_of(campaign.from_name, campaign.from_email)[1]
     checks = preflight(compiled) + (sender_domain_checks(address) if address else [])
+    checks += campaign_spam_checks(campaign, compiled)  # a warning at most: never blocks
     checks.sort(key=lambda check: check.level != ERROR)
     errors = {check.message for check in checks if check.level == ERROR}
     problems = [p for p in lifecycle.check_can_send(campaign, user, compiled=compiled) if p not in errors]
