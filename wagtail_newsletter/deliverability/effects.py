@@ -10,7 +10,6 @@ an event of that kind already there means "already recorded".
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +22,7 @@ from ..send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, Ev
 from ..send.worker import alert_editor
 from ..track.events import record_event
 from . import guards
+from .soft_bounces import recent_soft_bounces
 from .verdict import COMPLAINT, HARD, POLICY, SOFT, TRANSIENT
 from .verp import verp_delivery_id
 
@@ -37,8 +37,6 @@ EVENT_OF_CLASS = {
 # Only these subscribers change status: one who unsubscribed, bounced or complained already keeps that status (the
 # event is still recorded in the campaign's log and the subscriber's history).
 ACTIVE_STATUSES = (Status.SUBSCRIBED,)
-# Deliveries that went out (a soft bounce counts among the campaigns "sent to" the subscriber).
-WENT_OUT = (DeliveryStatus.SENT, DeliveryStatus.FAILED)
 
 
 @dataclass(frozen=True)
@@ -202,19 +200,6 @@ def _with_guard(outcome, delivery):
     if crossed is not None and pause_campaign(delivery.campaign_id, crossed.cause, crossed.message):
         return _("%(outcome)s; campaign paused (%(cause)s)") % {"outcome": outcome, "cause": crossed.cause}
     return outcome
-
-
-def recent_soft_bounces(subscriber_id):
-    """How many of the subscriber's last SOFT_BOUNCE_CAMPAIGNS deliveries that went out have a soft bounce (each
-    delivery once, whatever its number of soft-bounce events): one query over at most that many rows."""
-    soft = Event.objects.filter(delivery_id=OuterRef("pk"), kind=EventKind.SOFT_BOUNCE)
-    flags = (
-        Delivery.objects.filter(subscriber_id=subscriber_id, status__in=WENT_OUT)
-        .order_by("-id")
-        .annotate(soft=Exists(soft))
-        .values_list("soft", flat=True)[: newsletter_settings.SOFT_BOUNCE_CAMPAIGNS]
-    )
-    return sum(1 for flag in flags if flag)
 
 
 def pause_campaign(campaign_id, cause, reason):

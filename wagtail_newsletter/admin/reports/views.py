@@ -26,10 +26,12 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.admin.widgets.button import Button, ButtonWithDropdown, HeaderButton
 
+from ...deliverability import guards
 from ...send.models import Campaign, CampaignStatus, DeliveryStatus
 from ...track import aggregate, stats
 from ..permissions import may_view_campaigns
 from ..send.campaign_views import CampaignObjectMixin, StatusColumn, deliveries_with_status
+from ..send.pauses import guard_pause
 from ..send.wizard import campaign_breadcrumbs, url
 from . import charts, click_map
 from .exports import export_links, follow_up_links, link_clickers_url
@@ -222,7 +224,12 @@ class CampaignReportView(CampaignObjectMixin, WagtailAdminTemplateMixin, Templat
             return context
         aggregate.refresh()
         context.update(report_parts(campaign))
+        blocked, delayed = guards.blocked_and_delayed(campaign.pk)
         context.update(
+            guard_pause=guard_pause(campaign),
+            Status=CampaignStatus,
+            blocked_count=blocked,
+            delayed_count=delayed,
             live_url=url("report_live", campaign.pk),
             click_map_url=url("click_map", campaign.pk),
             poll_interval=POLL_INTERVAL_MS,

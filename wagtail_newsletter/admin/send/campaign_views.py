@@ -28,6 +28,7 @@ from ...send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from ...send.outgoing import sender_of
 from ..permissions import CAMPAIGN_VIEW_ACTIONS, can_send, may_view_campaigns
 from . import entry, wizard
+from .pauses import guard_pause
 from .sender_domain_dns import campaign_sender_alert
 from .wizard import SendPermissionMixin, url
 
@@ -193,6 +194,7 @@ class CampaignDetailView(CampaignObjectMixin, WagtailAdminTemplateMixin, Templat
             continue_url=url("send_recipients", campaign.pk) if sender and status == CampaignStatus.DRAFT else None,
             delete_url=url("delete", campaign.pk) if sender and status == CampaignStatus.DRAFT else None,
             page_edit_url=self.page_edit_url(),
+            guard_pause=guard_pause(campaign),
             sender_domain_alert=None if campaign.is_finished else campaign_sender_alert(
                 sender_of(campaign.from_name, campaign.from_email)[1]
             ),
