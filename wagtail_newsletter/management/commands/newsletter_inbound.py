@@ -34,6 +34,7 @@ def read_stdin(stream):
 
 class Command(BaseCommand):
     help = "Take one returned message (bounce, complaint, reply, unsubscribe request) from standard input."
+    stealth_options = ("stdin",)  # call_command(..., stdin=a binary stream)
 
     def add_arguments(self, parser):
         parser.add_argument("--sender", default="", help="envelope sender (Postfix pipe: ${sender})")
