@@ -21,7 +21,7 @@ from wagtail_newsletter.audience.services import delete_subscribers, unsubscribe
 from wagtail_newsletter.deliverability import effects
 from wagtail_newsletter.deliverability.classify import classify
 from wagtail_newsletter.send import campaigns
-from wagtail_newsletter.send.mime import message_id, verp_return_path
+from wagtail_newsletter.send.mime import MessageIds, message_id, read_message_id, verp_return_path
 from wagtail_newsletter.send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, PauseCause
 from wagtail_newsletter.track.models import Event, EventKind
 from wagtail_newsletter.track.stats import campaign_report
@@ -353,3 +353,20 @@ def test_a_bounce_after_the_subscriber_was_erased_is_recorded_on_the_campaign(se
     effect = apply(raw, at=timezone.now() - timedelta(minutes=5))
     assert (effect.delivery_id, effect.subscriber_id, effect.outcome) == (delivery.pk, None, "hard bounce recorded")
     assert kinds(delivery) == [EventKind.HARD_BOUNCE]
+
+
+def test_read_message_id_is_the_inverse_of_message_ids(settings):
+    made = MessageIds("News.Example.ORG")(123456789)
+    assert read_message_id(made) == 123456789
+    assert read_message_id(f"  {made.upper()} ") == 123456789  # mail systems change the case
+    assert read_message_id(made.replace("news.example.org", "other.example")) == 123456789  # the domain is not signed
+    payload, signature = made[1:].split("@")[0].split(".")
+    assert read_message_id(f"<{payload}.{signature[::-1]}@news.example.org>") is None
+    assert read_message_id(f"<{int(payload, 36) + 1:x}.{signature}@news.example.org>") is None
+    for other in ("", None, "<t.0123456789abcdef01234567@news.example.org>", "<1a.abcdef@news.example.com>", "x" * 500):
+        assert read_message_id(other) is None
+    real_key = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a new key for this site, long enough to be real", [real_key]
+    assert read_message_id(made) == 123456789  # still read after the key was rotated
+    settings.SECRET_KEY_FALLBACKS = []
+    assert read_message_id(made) is None

@@ -114,11 +114,12 @@ def apply_verdict(verdict, *, at=None, delivery=None):
 
 def _failure_of(verdict, delivery):
     """The verdict's failure about this delivery's recipient (the first one when the address is not among them)."""
-    email = (
-        Subscriber.all_objects.filter(pk=delivery.subscriber_id).values_list("email", flat=True).first()
-        if delivery.subscriber_id
-        else None
-    )
+    if delivery.subscriber_id is None:
+        email = None
+    elif "subscriber" in delivery._state.fields_cache:  # the intake's batch query selected it already
+        email = delivery.subscriber.email
+    else:
+        email = Subscriber.all_objects.filter(pk=delivery.subscriber_id).values_list("email", flat=True).first()
     for failure in verdict.failures:
         if email and failure.address == email.lower():
             return failure
