@@ -9,6 +9,7 @@ from wagtail.snippets.views.snippets import SnippetViewSetGroup
 from .audience.import_views import import_viewset
 from .audience.viewsets import FieldViewSet, GroupViewSet, SubscriberViewSet, SubscriptionFormViewSet
 from .compose.newsletter_templates import NewsletterTemplateViewSet
+from .reports.inbound_messages import inbound_messages_viewset
 from .reports.soft_bounces import soft_bounces_viewset
 from .reports.views import reports_viewset
 from .send.campaign_views import campaign_viewset
@@ -24,6 +25,7 @@ class NewsletterViewSetGroup(SnippetViewSetGroup):
     items = (
         campaign_viewset,
         reports_viewset,
+        inbound_messages_viewset,
         SubscriberViewSet,
         soft_bounces_viewset,
         GroupViewSet,
