@@ -39,3 +39,17 @@ def test_tracking_load_quick_run_loses_nothing():
     unanswered = int(re.search(r"written but unanswered \(in flight when wrk stopped\) = (\d+)", output).group(1))
     assert unanswered <= 16  # at most one per wrk connection
     assert re.search(r"ratio tracking/bare: \d\.\d\d", output)
+
+
+def test_bounce_intake_quick_run_takes_every_message():
+    """benchmarks/bounce_intake.py with 300 messages (on PostgreSQL, like the others): it prints its figures and
+    loses nothing."""
+    command = [sys.executable, os.path.join(ROOT, "benchmarks", "bounce_intake.py"), "--count", "300", "--batch", "50"]
+    env = {key: value for key, value in os.environ.items() if key not in ("WN_TEST_DB_SUFFIX", "WN_USE_TEST_DB")}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180, cwd=ROOT, env=env)
+    output = result.stdout
+    assert result.returncode in (0, 3), output + result.stderr  # 3: ran, but under the speed target
+    assert "poll: 300 taken, 0 already known, 0 left for later" in output
+    assert re.search(r"end to end .*: [\d,]+ messages/s", output)
+    assert re.search(r"ratio end to end / in memory: \d\.\d\d", output)
+    assert "recorded 300 messages, 300 events; 0 left in INBOX" in output
