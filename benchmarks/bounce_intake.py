@@ -50,11 +50,11 @@ def main():
 
 
 def run(server, options, connection):
+    from tests.inbound_fixtures import complaint, delay_warning, hard_bounce, sent_deliveries, soft_bounce
     from wagtail_newsletter.deliverability import mailbox
     from wagtail_newsletter.deliverability.classify import classify
     from wagtail_newsletter.deliverability.models import InboundMessage
     from wagtail_newsletter.send.models import Event
-    from tests.inbound_fixtures import complaint, delay_warning, hard_bounce, sent_deliveries, soft_bounce
 
     builders = [hard_bounce] * 7 + [soft_bounce, delay_warning, complaint]
     deliveries = sent_deliveries(options.count)
