@@ -83,6 +83,28 @@ def smtp_server(settings):
     controller.stop()
 
 
+def pytest_collection_modifyitems(items):
+    """Every transactional test starts from the migrated database, with serialized rollback.
+
+    A transactional test ends with a flush. After a plain one, ``post_migrate`` makes the content types again under
+    new ids, and a later serialized test cannot load its own (``id=1``, wagtailcore.page) beside them; after a
+    serialized one, nothing is made again, and a later plain test finds no content type, no Wagtail root and no site.
+    Either way the outcome depended on the order of the files. Serialized for all of them, each one starts from what
+    the migrations made and leaves empty tables for the next to fill the same way.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        kwargs = dict(marker.kwargs) if marker else {}
+        fixtures = set(getattr(item, "fixturenames", ()))
+        transactional = kwargs.get("transaction") or kwargs.get("reset_sequences") or fixtures & TRANSACTIONAL
+        if transactional and not kwargs.get("serialized_rollback"):
+            kwargs.update(transaction=True, serialized_rollback=True)
+            item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
+TRANSACTIONAL = {"transactional_db", "live_server"}
+
+
 @pytest.fixture(autouse=True)
 def _default_language():
     """A test that requested a page in French must not leave French active for the next one."""
