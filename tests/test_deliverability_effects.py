@@ -18,7 +18,7 @@ from wagtail_newsletter.audience.import_readers import open_table
 from wagtail_newsletter.audience.importing import guess_mapping, import_subscribers
 from wagtail_newsletter.audience.models import Source, Status, StatusEvent, Subscriber
 from wagtail_newsletter.audience.services import delete_subscribers, unsubscribe
-from wagtail_newsletter.deliverability import effects
+from wagtail_newsletter.deliverability import effects, soft_bounces
 from wagtail_newsletter.deliverability.classify import classify
 from wagtail_newsletter.send import campaigns
 from wagtail_newsletter.send.mime import MessageIds, message_id, read_message_id, verp_return_path
@@ -28,6 +28,7 @@ from wagtail_newsletter.track.stats import campaign_report
 
 from .campaign_admin_fixtures import sending_campaign
 from .compose_editor_fixtures import make_newsletter
+from .inbound_fixtures import sent_deliveries
 from .report_fixtures import fold
 from .test_send_engine import make_subscribers
 
@@ -223,6 +224,54 @@ def test_two_different_bounces_of_one_delivery_count_once(sending):
 
 
 @pytest.mark.django_db
+def test_a_batch_is_applied_in_a_few_queries_whatever_its_size(django_assert_max_num_queries):
+    deliveries = sent_deliveries(120, prefix="many")
+    verdicts = [classify(bounce(d, d.subscriber.email, "5.1.1", USER_UNKNOWN)) for d in deliveries]
+    # Lock, known events, events, subscribers (lock, update, history) and the savepoints around them: not per message.
+    with transaction.atomic(), django_assert_max_num_queries(12):
+        results = effects.apply_verdicts([(verdict, d) for verdict, d in zip(verdicts, deliveries, strict=True)])
+    assert {r.outcome for r in results} == {"subscriber bounced"}
+    assert Subscriber.all_objects.filter(email__startswith="many", status=Status.BOUNCED).count() == 120
+    assert Event.objects.filter(kind=EventKind.HARD_BOUNCE).count() == 120
+    assert StatusEvent.objects.filter(new_status=Status.BOUNCED, source=Source.BOUNCE).count() == 120
+
+
+@pytest.mark.django_db
+def test_in_one_batch_a_complaint_outranks_a_bounce_and_a_repeat_counts_once(sending):
+    campaign, deliveries = sending
+    angry, dead = "reader1@example.net", "reader2@example.net"
+    arf = build.arf(original_of(deliveries[angry], angry), mail_from=verp_return_path(deliveries[angry].pk, "x.org"))
+    batch = [
+        bounce(deliveries[angry], angry, "5.1.1", USER_UNKNOWN),
+        arf,
+        bounce(deliveries[dead], dead, "5.1.1", USER_UNKNOWN, notice="Delivery failed."),
+        bounce(deliveries[dead], dead, "5.1.1", USER_UNKNOWN, notice="Undeliverable, second report."),
+    ]
+    with transaction.atomic():
+        results = effects.apply_verdicts([(classify(raw), None) for raw in batch])
+    assert [r.outcome for r in results] == [
+        "hard bounce recorded", "subscriber complained", "subscriber bounced", "already recorded"
+    ]  # fmt: skip
+    assert (status_of(angry), status_of(dead)) == (Status.COMPLAINED, Status.BOUNCED)
+    assert kinds(deliveries[angry]) == [EventKind.HARD_BOUNCE, EventKind.COMPLAINT]
+    assert kinds(deliveries[dead]) == [EventKind.HARD_BOUNCE]
+    assert StatusEvent.objects.filter(subscriber__email__in=[angry, dead]).count() == 2
+
+
+@pytest.mark.django_db
+def test_soft_bounces_of_one_batch_count_together(settings):
+    settings.WAGTAIL_NEWSLETTER = {**settings.WAGTAIL_NEWSLETTER, "SOFT_BOUNCE_LIMIT": 3, "SOFT_BOUNCE_CAMPAIGNS": 4}
+    subscriber = Subscriber.objects.create(email="full@example.net", status=Status.SUBSCRIBED)
+    issues = sent_to(subscriber, 3)
+    batch = [(classify(bounce(d, subscriber.email, "5.2.2", MAILBOX_FULL)), None) for d in issues]
+    with transaction.atomic():
+        results = effects.apply_verdicts(batch)
+    assert [r.outcome for r in results] == ["subscriber bounced (3 soft bounces)", "soft bounce 3/3", "soft bounce 3/3"]
+    assert status_of(subscriber.email) == Status.BOUNCED
+    assert StatusEvent.objects.filter(subscriber=subscriber).count() == 1
+
+
+@pytest.mark.django_db
 def test_a_subscriber_who_is_not_subscribed_keeps_its_status(sending):
     campaign, deliveries = sending
     email = "reader5@example.net"
@@ -267,7 +316,7 @@ def test_soft_bounces_make_a_subscriber_bounced_within_its_recent_campaigns(sett
     assert status_of(email) == Status.BOUNCED
     history = StatusEvent.objects.get(subscriber=subscriber)
     assert history.source == Source.BOUNCE and "3 soft bounces" in history.note
-    assert effects.recent_soft_bounces(subscriber.pk) == 3
+    assert soft_bounces.recent_soft_bounces(subscriber.pk) == 3
 
 
 @pytest.mark.django_db

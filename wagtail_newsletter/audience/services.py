@@ -78,6 +78,35 @@ def change_status(subscribers, new_status, source, actor=None, note=""):
     return changed
 
 
+def change_each_status(notes, new_status, source, from_statuses, actor=None):
+    """Move each subscriber of ``notes`` (subscriber id -> the note of its history entry) that is in one of
+    ``from_statuses`` to ``new_status``; return the ids that changed. For system changes that say why person by
+    person (a bounce's answer, a complaint's campaign), in the same few statements as ``change_status``."""
+    now = timezone.now()
+    changed = []
+    for chunk in _chunks(sorted(notes)):
+        with transaction.atomic():
+            rows = list(
+                Subscriber.all_objects.select_for_update()
+                .filter(pk__in=chunk, status__in=from_statuses)
+                .exclude(status=new_status)
+                .values_list("pk", "status")
+            )
+            if not rows:
+                continue
+            ids = [pk for pk, _ in rows]
+            Subscriber.all_objects.filter(pk__in=ids).update(status=new_status, status_changed_at=now, updated_at=now)
+            StatusEvent.objects.bulk_create(
+                [
+                    StatusEvent(subscriber_id=pk, old_status=old, new_status=new_status, source=source,
+                                note=notes[pk][:255], actor=actor, created_at=now)  # fmt: skip
+                    for pk, old in rows
+                ]
+            )
+            changed.extend(ids)
+    return changed
+
+
 def unsubscribe(subscribers, source=Source.ADMIN, actor=None, note=""):
     return change_status(subscribers, Status.UNSUBSCRIBED, source, actor=actor, note=note)
 

@@ -21,6 +21,7 @@ from ..send.models import Delivery
 from ..tokens import InvalidToken, LinkSigner
 from ..track.unsubscribe import unsubscribe_delivery
 from .classify import classify
+from .effects import apply_verdicts
 from .message_parts import parse
 from .models import InboundMessage
 from .verdict import KIND_OTHER, NONE, Verdict
@@ -140,8 +141,9 @@ def record(readings, via):
     deliveries = _verp_deliveries([readings[i] for i in todo])
     try:
         with transaction.atomic():
-            for index in todo:
-                results[index] = _write(readings[index], via, deliveries)
+            rows = _write([readings[i] for i in todo], via, deliveries)
+        for index, row in zip(todo, rows, strict=True):
+            results[index] = row
     except Exception:  # noqa: BLE001 (a race on a digest, or one message's effects failed: go one by one)
         deliveries = _verp_deliveries([readings[i] for i in todo])  # afresh: the effects may have changed them
         for index in todo:
@@ -152,7 +154,7 @@ def record(readings, via):
 def _one_by_one(reading, via, deliveries):
     try:
         with transaction.atomic():
-            return _write(reading, via, deliveries)
+            return _write([reading], via, deliveries)[0]
     except IntegrityError as error:
         if InboundMessage.objects.filter(digest=reading.digest).exists():
             return None  # taken meanwhile by another process: nothing of ours stays
@@ -172,16 +174,21 @@ def _verp_deliveries(readings):
     return Delivery.objects.select_related("campaign", "subscriber").in_bulk(ids)
 
 
-def _write(reading, via, deliveries):
-    """The row and the effects of one message (inside the caller's transaction)."""
-    verdict, now = reading.verdict, timezone.now()
-    row = InboundMessage(digest=reading.digest, received_at=now, via=via, kind=verdict.kind[:20],
-                         status=verdict.status[:40], recipients=";".join(verdict.recipients)[:500],
-                         reason=(verdict.problem or verdict.reason)[:500])  # fmt: skip
-    if reading.unsubscribe_token:
-        row.cls = UNSUBSCRIBE
-        _unsubscribe(reading.unsubscribe_token, row)
-    else:
+def _write(readings, via, deliveries):
+    """The rows and the effects of a batch of messages (inside the caller's transaction): the bounces and complaints
+    applied together (``effects.apply_verdicts``), the rows inserted together."""
+    now = timezone.now()
+    rows, returned = [], []
+    for reading in readings:
+        verdict = reading.verdict
+        row = InboundMessage(digest=reading.digest, received_at=now, via=via, kind=verdict.kind[:20],
+                             status=verdict.status[:40], recipients=";".join(verdict.recipients)[:500],
+                             reason=(verdict.problem or verdict.reason)[:500])  # fmt: skip
+        rows.append(row)
+        if reading.unsubscribe_token:
+            row.cls = UNSUBSCRIBE
+            _unsubscribe(reading.unsubscribe_token, row)
+            continue
         row.cls = verdict.cls if not verdict.problem else NONE
         delivery = deliveries.get(verp_delivery_id(verdict)) if verdict.verp_addresses else None
         if verdict.problem:
@@ -190,13 +197,12 @@ def _write(reading, via, deliveries):
             _attach(row, delivery)
             row.outcome = "not a bounce: nothing done"
         else:
-            from .effects import apply_verdict  # helper A's module (same floor)
-
-            effect = apply_verdict(verdict, at=now, delivery=delivery)
-            row.delivery_id, row.campaign_id = effect.delivery_id, effect.campaign_id
-            row.outcome = str(effect.outcome)[:200]
-    row.save(force_insert=True)
-    return row
+            returned.append((row, verdict, delivery))
+    effects = apply_verdicts([(verdict, delivery) for _, verdict, delivery in returned], at=now)
+    for (row, _, _), effect in zip(returned, effects, strict=True):
+        row.delivery_id, row.campaign_id = effect.delivery_id, effect.campaign_id
+        row.outcome = str(effect.outcome)[:200]
+    return InboundMessage.objects.bulk_create(rows)
 
 
 def _attach(row, delivery):

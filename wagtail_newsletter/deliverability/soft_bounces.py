@@ -1,8 +1,10 @@
 """Soft bounces counted the way the soft-bounce rule counts them: among a subscriber's last SOFT_BOUNCE_CAMPAIGNS
 deliveries that went out, how many soft-bounced (each delivery once, whatever its number of soft-bounce events)."""
 
-from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from collections import Counter
+
+from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Subquery, Window
+from django.db.models.functions import Coalesce, RowNumber
 
 from ..audience.models import Subscriber
 from ..conf import newsletter_settings
@@ -21,16 +23,24 @@ def _recent_deliveries(subscriber):
 
 
 def recent_soft_bounces(subscriber_id):
-    """How many of the subscriber's recent deliveries soft-bounced: one query over at most SOFT_BOUNCE_CAMPAIGNS
-    rows."""
+    """How many of the subscriber's recent deliveries soft-bounced."""
+    return recent_soft_bounces_of([subscriber_id])[subscriber_id]
+
+
+def recent_soft_bounces_of(subscriber_ids):
+    """{subscriber id: how many of its recent deliveries soft-bounced}, for a batch of subscribers in one query (each
+    subscriber's deliveries ranked newest first, at most SOFT_BOUNCE_CAMPAIGNS of them read)."""
+    ids = set(subscriber_ids)
     soft = Event.objects.filter(delivery_id=OuterRef("pk"), kind=EventKind.SOFT_BOUNCE)
-    flags = (
-        Delivery.objects.filter(subscriber_id=subscriber_id, status__in=WENT_OUT)
-        .order_by("-id")
-        .annotate(soft=Exists(soft))
-        .values_list("soft", flat=True)[: newsletter_settings.SOFT_BOUNCE_CAMPAIGNS]
+    newest_first = Window(RowNumber(), partition_by=F("subscriber_id"), order_by=F("id").desc())
+    rows = (
+        Delivery.objects.filter(subscriber_id__in=ids, status__in=WENT_OUT)
+        .annotate(rank=newest_first, soft=Exists(soft))
+        .filter(rank__lte=newsletter_settings.SOFT_BOUNCE_CAMPAIGNS)
+        .values_list("subscriber_id", "soft")
     )
-    return sum(1 for flag in flags if flag)
+    counts = Counter(subscriber_id for subscriber_id, soft in rows if soft)
+    return {subscriber_id: counts[subscriber_id] for subscriber_id in ids}
 
 
 def repeated_soft_bounces(minimum=2):
