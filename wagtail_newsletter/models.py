@@ -1,6 +1,7 @@
 """Models of wagtail_newsletter, importable from here whatever the internal layout."""
 
 from .audience.import_job import ImportJob  # noqa: F401
+from .audience.preference_log import PreferenceChange  # noqa: F401
 from .audience.models import (  # noqa: F401
     Consent,
     Field,

@@ -41,7 +41,15 @@ class Group(models.Model):
     """A contact list. A subscriber belongs to any number of groups."""
 
     name = models.CharField(_("name"), max_length=150, unique=True)
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("Public groups show it to subscribers in the preference centre.")
+    )
+    # Public groups are the topics subscribers choose for themselves on their preference page.
+    public = models.BooleanField(
+        _("public"),
+        default=False,
+        help_text=_("Subscribers see this group on their preference page and may join or leave it themselves."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -76,6 +84,11 @@ class Field(models.Model):
         _("default value"), max_length=255, blank=True, help_text=_("Used by personalisation when empty.")
     )
     sort_order = models.IntegerField(_("sort order"), default=0)
+    editable_by_subscriber = models.BooleanField(
+        _("editable by the subscriber"),
+        default=False,
+        help_text=_("Subscribers see and change this field on their preference page."),
+    )
 
     class Meta:
         ordering = ["sort_order", "label"]
@@ -133,6 +146,9 @@ class Subscriber(models.Model):
     # Deleted (and forgotten) subscribers are hidden, not removed, until erasure.
     deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True)
     erase_after = models.DateTimeField(_("erase after"), null=True, blank=True)
+    # Set from the preference page: no newsletter until then. Not a status: the planner skips paused subscribers
+    # by comparing with the time of planning, so they come back by themselves.
+    paused_until = models.DateTimeField(_("paused until"), null=True, blank=True)
 
     objects = VisibleSubscriberManager()
     all_objects = models.Manager.from_queryset(SubscriberQuerySet)()
