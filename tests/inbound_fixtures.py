@@ -1,13 +1,14 @@
 """Sent deliveries made directly in the database, and the mail that comes back about them (built with
-tests/bounce_messages.py the way MTAs build it), for the intake tests (mailbox, pipe, benchmark)."""
+wagtail_newsletter/deliverability/sample_mail.py the way MTAs build it), for the intake tests (mailbox, pipe,
+benchmark)."""
 
 from django.utils import timezone
 
 from wagtail_newsletter.audience.models import Status, Subscriber
+from wagtail_newsletter.deliverability import sample_mail
 from wagtail_newsletter.send.mime import MessageIds, unsubscribe_mailto, verp_return_path
 from wagtail_newsletter.send.models import Delivery, DeliveryStatus
 
-from . import bounce_messages
 from .track_fixtures import make_campaign
 
 BOUNCE_DOMAIN = "bounce.example.com"
@@ -36,41 +37,36 @@ def message_id(delivery):
     return MessageIds("news.example.com")(delivery.pk)
 
 
+def sent(delivery):
+    """The message we sent to ``delivery`` (its VERP Return-Path and Message-ID), as returned mail quotes it."""
+    return sample_mail.Sent(delivery.subscriber.email, verp(delivery), message_id(delivery))
+
+
 def original(delivery):
-    """The message we sent to ``delivery``, as a bounce returns it."""
-    return bounce_messages.newsletter(delivery.subscriber.email, return_path=verp(delivery),
-                                      message_id=message_id(delivery))  # fmt: skip
+    return sent(delivery).message()
 
 
 def hard_bounce(delivery, status="5.1.1", diagnostic="550 5.1.1 <{}>: Recipient address rejected: User unknown"):
-    address = delivery.subscriber.email
-    return bounce_messages.dsn([(address, "failed", status, diagnostic.format(address))], to=verp(delivery),
-                               original=original(delivery))  # fmt: skip
+    return sample_mail.hard_bounce(sent(delivery), status, diagnostic)
 
 
 def soft_bounce(delivery):
-    return hard_bounce(delivery, "5.2.2", "552 5.2.2 <{}>: Mailbox full, quota exceeded")
+    return sample_mail.soft_bounce(sent(delivery))
 
 
 def delay_warning(delivery):
-    address = delivery.subscriber.email
-    return bounce_messages.dsn([(address, "delayed", "4.4.1", "connect to mx.example.net: Connection timed out")],
-                               to=verp(delivery), original=original(delivery), headers_only=True)  # fmt: skip
+    return sample_mail.delay_warning(sent(delivery))
 
 
 def complaint(delivery):
-    return bounce_messages.arf(original(delivery), original_rcpt_to=delivery.subscriber.email,
-                               mail_from=verp(delivery))  # fmt: skip
+    return sample_mail.complaint(sent(delivery))
 
 
 def auto_reply(delivery):
-    raw = bounce_messages.vacation_reply(sender=delivery.subscriber.email)
-    return raw.replace(b"<1a.abcdef@news.example.com>", message_id(delivery).encode())
+    return sample_mail.auto_reply(sent(delivery))
 
 
 def unsubscribe_request(delivery, subject="unsubscribe", body="Please take me off this list."):
     """What a mail client sends when its user clicks the List-Unsubscribe mailto: (any subject and body)."""
     address = unsubscribe_mailto(delivery.pk, BOUNCE_DOMAIN).removeprefix("mailto:").split("?")[0]
-    text = f"From: {delivery.subscriber.email}\r\nTo: {address}\r\nSubject: {subject}\r\n"
-    text += "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n"
-    return address, text.encode()
+    return address, sample_mail.unsubscribe_request(delivery.subscriber.email, address, subject, body)

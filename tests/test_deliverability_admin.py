@@ -7,9 +7,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from tests import bounce_messages as build
 from wagtail_newsletter.audience.models import Status, Subscriber
 from wagtail_newsletter.deliverability import effects
+from wagtail_newsletter.deliverability import sample_mail as build
 from wagtail_newsletter.deliverability.classify import classify
 from wagtail_newsletter.deliverability.soft_bounces import repeated_soft_bounces
 from wagtail_newsletter.send import campaigns

@@ -2,8 +2,8 @@
 
 The labelled corpus of real messages (``../shared/corpus/bounces``, or $BOUNCE_CORPUS) keeps the classifier from
 regressing: ≥ 95 % of classes and of recipients right, and no message of class ``none`` taken for a bounce or a
-complaint (issue 11). The synthetic messages (tests/bounce_messages.py) pin each format down one behaviour at a
-time.
+complaint (issue 11). The synthetic messages (wagtail_newsletter/deliverability/sample_mail.py) pin each format
+down one behaviour at a time.
 """
 
 import csv
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests import bounce_messages as build
+from wagtail_newsletter.deliverability import sample_mail as build
 from wagtail_newsletter.deliverability.classify import classify
 from wagtail_newsletter.deliverability.verp import verp_delivery_id
 from wagtail_newsletter.send.mime import verp_return_path

@@ -1,5 +1,5 @@
-"""What returned mail does (deliverability/effects.py): real DSN and ARF bytes (tests/bounce_messages.py) read by the
-real classifier and applied to deliveries, with the VERP return path and Message-ID the sending engine gives them.
+"""What returned mail does (deliverability/effects.py): real DSN and ARF bytes (deliverability/sample_mail.py) read by
+the real classifier and applied to deliveries, with the VERP return path and Message-ID the sending engine gives them.
 
 The first test sends a real campaign to aiosmtpd and returns the messages it received; the others plan a campaign
 and mark its deliveries sent in the database (the worker's own part is tested in test_send_engine.py).
@@ -13,12 +13,12 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from tests import bounce_messages as build
 from wagtail_newsletter.audience.import_readers import open_table
 from wagtail_newsletter.audience.importing import guess_mapping, import_subscribers
 from wagtail_newsletter.audience.models import Source, Status, StatusEvent, Subscriber
 from wagtail_newsletter.audience.services import delete_subscribers, unsubscribe
 from wagtail_newsletter.deliverability import effects, soft_bounces
+from wagtail_newsletter.deliverability import sample_mail as build
 from wagtail_newsletter.deliverability.classify import classify
 from wagtail_newsletter.send import campaigns
 from wagtail_newsletter.send.mime import MessageIds, message_id, read_message_id, verp_return_path

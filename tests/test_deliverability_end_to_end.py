@@ -16,14 +16,13 @@ import pytest
 from django.utils import timezone
 
 from wagtail_newsletter.audience.models import Status, Subscriber
-from wagtail_newsletter.deliverability import mailbox
+from wagtail_newsletter.deliverability import mailbox, sample_mail
 from wagtail_newsletter.deliverability.models import InboundMessage
 from wagtail_newsletter.send import campaigns
 from wagtail_newsletter.send.models import Delivery, Event, EventKind
 from wagtail_newsletter.track.aggregate import aggregate
 from wagtail_newsletter.track.stats import campaign_report
 
-from . import bounce_messages
 from .compose_editor_fixtures import make_newsletter
 from .dovecot_server import dovecot  # noqa: F401 (fixture)
 from .inbound_fixtures import hard_bounce, sent_deliveries
@@ -38,7 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _returned(rcpt, message_id, return_path):
-    return bounce_messages.newsletter(rcpt, return_path=return_path, message_id=message_id)
+    return sample_mail.newsletter(rcpt, return_path=return_path, message_id=message_id)
 
 
 def test_campaign_bounces_complaints_and_replies_end_to_end(archive, sink, cluster_factory, queue_for_real, dovecot):  # noqa: F811
@@ -54,12 +53,11 @@ def test_campaign_bounces_complaints_and_replies_end_to_end(archive, sink, clust
     delay = [(sent[4][0], "delayed", "4.4.1", "connect to mx.example.net[192.0.2.7]:25: Connection timed out")]
     messages = []
     for (rcpt, message_id, verp), report in zip(sent[:5], [[h] for h in hard] + [soft, delay], strict=True):
-        messages.append(bounce_messages.dsn(report, to=verp, original=_returned(rcpt, message_id, verp)))
+        messages.append(sample_mail.dsn(report, to=verp, original=_returned(rcpt, message_id, verp)))
     for _rcpt, message_id, verp in sent[5:7]:  # complaints: the FBL redacts the recipient
-        messages.append(bounce_messages.arf(_returned("redacted@example.net", message_id, verp), mail_from=verp))
+        messages.append(sample_mail.arf(_returned("redacted@example.net", message_id, verp), mail_from=verp))
     for rcpt, message_id, _verp in sent[7:10]:
-        messages.append(bounce_messages.vacation_reply(sender=rcpt).replace(b"<1a.abcdef@news.example.com>",
-                                                                            message_id.encode()))  # fmt: skip
+        messages.append(sample_mail.vacation_reply(sender=rcpt, in_reply_to=message_id))
     dovecot.append(messages)
 
     result = mailbox.poll(dovecot.mailbox_settings("imap", BATCH=4))

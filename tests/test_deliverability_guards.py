@@ -9,9 +9,9 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from tests import bounce_messages as build
 from wagtail_newsletter.audience.models import Group, Membership, Status, Subscriber
 from wagtail_newsletter.deliverability import effects, guards
+from wagtail_newsletter.deliverability import sample_mail as build
 from wagtail_newsletter.deliverability.classify import classify
 from wagtail_newsletter.send import campaigns
 from wagtail_newsletter.send.mime import message_id, verp_return_path
