@@ -124,6 +124,10 @@ DEFAULTS = {
     # (SpamAssassin's own required_score is 5.0).
     "SPAMD": None,
     "SPAM_SCORE_LIMIT": 5.0,
+    # Preference centre: the link in each mail's footer opens the subscriber's preference page for this many days
+    # (newer mails carry newer links); the pauses offered, in months.
+    "PREFERENCES_LINK_DAYS": 365,
+    "PAUSE_MONTHS": [1, 3, 6],
 }
 
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core import signing
 from django.utils.http import base36_to_int, int_to_base36
 
-PURPOSES = {"confirm", "unsubscribe", "open", "click", "web", "test_web", "bounce"}
+PURPOSES = {"confirm", "unsubscribe", "open", "click", "web", "test_web", "bounce", "preferences"}
 
 
 class InvalidToken(Exception):

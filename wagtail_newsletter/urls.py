@@ -4,6 +4,7 @@ from django.urls import path, re_path
 
 from .audience import embed as embed_views
 from .audience import views as audience_views
+from .growth import preference_views
 from .send import test_web_version
 from .track import views as track_views
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("embed/<int:form_id>/thanks/", embed_views.embed_done, name="embed_done"),
     path("embed/<int:form_id>.js", embed_views.embed_loader, name="embed_loader"),
     re_path(r"^u/" + _TOKEN, track_views.unsubscribe, name="unsubscribe"),
+    re_path(r"^p/" + _TOKEN, preference_views.preferences_page, name="preferences"),
     re_path(r"^o/" + _TOKEN_GIF, track_views.open_pixel, name="open"),
     re_path(r"^c/" + _TOKEN, track_views.click, name="click"),
     re_path(r"^w/" + _TOKEN, track_views.web_version, name="web_version"),

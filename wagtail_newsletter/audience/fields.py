@@ -14,7 +14,7 @@ from ..conf import newsletter_settings
 
 RESERVED_KEYS = {
     "email", "first_name", "last_name", "full_name", "language", "status", "source", "groups",
-    "unsubscribe_url", "web_version_url", "date", "created_at",
+    "unsubscribe_url", "web_version_url", "preferences_url", "date", "created_at",
 }  # fmt: skip
 
 # Characters that must never reach a header or a one-line field.

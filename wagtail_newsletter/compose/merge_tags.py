@@ -16,7 +16,7 @@ from ..audience.models import Field
 from ..mail_text import HTML_TAG, PLAIN_TAG, FoundTag, find_variables, malformed_tags  # noqa: F401 (the syntax)
 
 # Variables whose value is a link: filled per recipient by the sender, never empty.
-LINK_VARIABLES = ("unsubscribe_url", "web_version_url")
+LINK_VARIABLES = ("unsubscribe_url", "web_version_url", "preferences_url")
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,13 @@ def standard_variables(language="", base_url=""):
             _("Unsubscribe link"),
             _("The subscriber's own one-click unsubscribe link. Every newsletter needs one."),
             f"{root}/?preview-unsubscribe",
+            False,
+        ),
+        Variable(
+            "preferences_url",
+            _("Preferences link"),
+            _("The subscriber's own preference page: topics, language, a pause, or leaving with a reason."),
+            f"{root}/?preview-preferences",
             False,
         ),
         Variable(

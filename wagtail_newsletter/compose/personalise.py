@@ -25,15 +25,17 @@ class InertLinks:
     """Links for previews and test sends: clicks go straight to the final URL, unsubscribe does nothing.
 
     The unsubscribe link points to the site root with ``?preview-unsubscribe``; the web version to the newsletter's
-    public page (``web_url``) when it has one.
+    public page (``web_url``) when it has one; the preference link to ``preferences_url`` (test sends: a preview of
+    the preference page that saves nothing), else the site root with ``?preview-preferences``.
     """
 
     open_pixel_url = ""  # nothing is tracked
 
-    def __init__(self, base_url="", web_url=""):
+    def __init__(self, base_url="", web_url="", preferences_url=""):
         root = (base_url or "").rstrip("/")
         self.unsubscribe_url = f"{root}/?preview-unsubscribe"
         self.web_version_url = web_url or f"{root}/?preview-web-version"
+        self.preferences_url = preferences_url or f"{root}/?preview-preferences"
 
     def click_url(self, link_index, final_url):
         return final_url
@@ -120,6 +122,9 @@ def personalise(compiled, recipient, links=None, pieces=False):
     values = recipient_values(recipient)
     values["unsubscribe_url"] = links.unsubscribe_url
     values["web_version_url"] = links.web_version_url
+    if "preferences_url" in compiled.variables:  # signed only when the email links to it
+        # Link objects made before the preference centre (the click map's) lead to their unsubscribe link instead.
+        values["preferences_url"] = getattr(links, "preferences_url", links.unsubscribe_url)
     if "date" in compiled.variables:
         values["date"] = today_text(compiled.language)
     plans = compiled.plans

@@ -1,10 +1,12 @@
-"""Per-recipient URLs of a sent message: unsubscribe, web version, tracked clicks and the open pixel, each with a
-signed token.
+"""Per-recipient URLs of a sent message: unsubscribe, preference page, web version, tracked clicks and the open
+pixel, each with a signed token.
 
 URL prefixes are resolved once per campaign; per recipient only tokens are signed (a few microseconds each). Click
 tokens carry (delivery, link index, campaign) and the open token (delivery, campaign), so the tracking endpoints
 find the link table and write their event without reading the delivery first.
 """
+
+import time
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import post_delete, post_save
@@ -18,19 +20,24 @@ _PLACEHOLDER = "TOKEN"
 # The links lead to track's public views, a floor above: the app tells where they are once Django is ready
 # (``AppConfig.ready`` passes ``track.links.endpoint_path``), so that send never names track or its URLs.
 _endpoint_path = None
+_endpoint_paths = {}  # resolvers of single endpoints (the preference page is growth's)
 
 
-def set_endpoint_resolver(endpoint_path):
+def set_endpoint_resolver(endpoint_path, names=None):
     """Where the public endpoints are: ``endpoint_path(name, token)`` returns the site path of endpoint ``name``
-    ("unsubscribe", "web_version", "click" or "open") for ``token``."""
+    ("unsubscribe", "preferences", "web_version", "click" or "open") for ``token``; with ``names``, only of those."""
     global _endpoint_path
-    _endpoint_path = endpoint_path
+    if names is None:
+        _endpoint_path = endpoint_path
+    else:
+        _endpoint_paths.update(dict.fromkeys(names, endpoint_path))
 
 
 def _prefix(base_url, name):
-    if _endpoint_path is None:
+    endpoint_path = _endpoint_paths.get(name, _endpoint_path)
+    if endpoint_path is None:
         raise ImproperlyConfigured("wagtail_newsletter is not ready: its AppConfig.ready() sets the link endpoints")
-    path = _endpoint_path(name, _PLACEHOLDER)
+    path = endpoint_path(name, _PLACEHOLDER)
     return base_url.rstrip("/") + path[: path.index(_PLACEHOLDER)], path[path.index(_PLACEHOLDER) + len(_PLACEHOLDER) :]
 
 
@@ -46,12 +53,16 @@ class CampaignLinks:
             raise ValueError("tracked links need the campaign id")
         self.campaign_id = campaign_id
         self.unsubscribe = _prefix(base_url, "unsubscribe")
+        self.preferences = _prefix(base_url, "preferences")
+        # Preference tokens carry their day of issue (they expire: PREFERENCES_LINK_DAYS), the same for a batch.
+        self.issue_day = preference_issue_day()
         self.web_version = _prefix(base_url, "web_version")
         self.click = _prefix(base_url, "click")
         self.open = _prefix(base_url, "open")
         self.tracking = tracking
         self.track_opens = track_opens
         self.unsubscribe_signer = LinkSigner("unsubscribe")
+        self.preferences_signer = LinkSigner("preferences")
         self.web_signer = LinkSigner("web")
         self.click_signer = LinkSigner("click")
         self.open_signer = LinkSigner("open")
@@ -64,6 +75,21 @@ class CampaignLinks:
 
     def for_delivery(self, delivery_id):
         return DeliveryLinks(self, delivery_id)
+
+
+def preference_issue_day():
+    """Today as days since 1970: the date of issue a preference token carries."""
+    return int(time.time() // 86400)
+
+
+def preferences_preview_url(base_url):
+    """The preference page's preview (sample data, saves nothing): the link of test sends."""
+    start, end = _prefix(base_url, "preferences")
+    return start + PREFERENCES_PREVIEW + end
+
+
+# The preference endpoint's "token" for its preview: never a signed token (those have a dot and a signature).
+PREFERENCES_PREVIEW = "preview"
 
 
 def is_web(url):
@@ -80,6 +106,7 @@ class DeliveryLinks:
         "unsubscribe_token",
         "unsubscribe_url",
         "web_version_url",
+        "_preferences_url",
         "open_pixel_url",
     )
 
@@ -91,10 +118,22 @@ class DeliveryLinks:
         self.unsubscribe_url = start + self.unsubscribe_token + end
         start, end = campaign_links.web_version
         self.web_version_url = start + campaign_links.web_signer.sign(delivery_id) + end
+        self._preferences_url = None
         self.open_pixel_url = ""
         if campaign_links.track_opens:
             start, end = campaign_links.open
             self.open_pixel_url = start + campaign_links.open_signer.sign(delivery_id, campaign_links.campaign_id) + end
+
+    @property
+    def preferences_url(self):
+        """The preference page of this delivery's subscriber, (delivery id, day of issue) signed; made on first use
+        (``personalise`` asks only when the email links to it)."""
+        if self._preferences_url is None:
+            campaign_links = self._campaign_links
+            start, end = campaign_links.preferences
+            token = campaign_links.preferences_signer.sign(self.delivery_id, campaign_links.issue_day)
+            self._preferences_url = start + token + end
+        return self._preferences_url
 
     def click_url(self, link_index, final_url):
         campaign_links = self._campaign_links

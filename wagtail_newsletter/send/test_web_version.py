@@ -18,6 +18,7 @@ from ..audience.models import Subscriber
 from ..compose.compiled import compile_page
 from ..compose.personalise import InertLinks, personalise, sample_recipient
 from ..tokens import InvalidToken, LinkSigner
+from .links import preferences_preview_url
 
 TEST_WEB_VERSION_DAYS = 30
 
@@ -54,7 +55,9 @@ def render_as_tested(revision, subscriber_id=None, web_url=None):
     recipient = subscriber or sample_recipient(compiled.language, compiled.base_url)
     if web_url is None:
         web_url = web_version_of_test_url(compiled.base_url, revision.pk, subscriber.pk if subscriber else None)
-    return personalise(compiled, recipient, links=InertLinks(compiled.base_url, web_url))
+    # Its preference link opens a preview of the page that saves nothing: a test mail reaches editors, not subscribers.
+    links = InertLinks(compiled.base_url, web_url, preferences_preview_url(compiled.base_url))
+    return personalise(compiled, recipient, links=links)
 
 
 @require_http_methods(["GET", "HEAD"])

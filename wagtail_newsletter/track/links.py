@@ -15,10 +15,18 @@ from .events import record_hit
 from .models import EventKind
 from .unsubscribe import delivery_for_token, live_subscriber
 
+# Track's own endpoints by the names ``send.links`` uses (named one by one: track reverses no URL of a floor above).
+_ENDPOINTS = {
+    "unsubscribe": "wagtail_newsletter:unsubscribe",
+    "web_version": "wagtail_newsletter:web_version",
+    "click": "wagtail_newsletter:click",
+    "open": "wagtail_newsletter:open",
+}
+
 
 def endpoint_path(name, token):
     """The site path of the public endpoint ``name`` for ``token``: the links ``send.links`` writes into mails."""
-    return reverse(f"wagtail_newsletter:{name}", args=[token])
+    return reverse(_ENDPOINTS[name], args=[token])
 
 
 def read_token(purpose, token, count):
