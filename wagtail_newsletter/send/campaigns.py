@@ -75,11 +75,12 @@ def refresh_revision(campaign, user=None):
     return campaign
 
 
-def set_audience(campaign, all_subscribers, include_group_ids=(), exclude_group_ids=()):
-    """Choose the recipients of a draft or scheduled campaign."""
+def set_audience(campaign, all_subscribers, include_group_ids=(), exclude_group_ids=(), other_audience=False):
+    """Choose the recipients of a draft or scheduled campaign. ``other_audience``: it also goes to people chosen some
+    other way (segments, set by the growth floor), so no group is needed."""
     if campaign.status not in STARTABLE:
         raise CampaignError(_("The recipients of a campaign can't change once it has started."))
-    if not all_subscribers and not include_group_ids:
+    if not all_subscribers and not include_group_ids and not other_audience:
         raise CampaignError(_("Choose at least one group, or send to all subscribers."))
     campaign.all_subscribers = bool(all_subscribers)
     campaign.save(update_fields=["all_subscribers"])

@@ -2,29 +2,26 @@
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q
-from django.utils import timezone
+from django.db.models import Exists, F, OuterRef
 
 from ..audience.models import Membership, Status, Subscriber
 from .models import Delivery, DeliveryStatus
 
 
-def recipients(all_subscribers, include_group_ids=(), exclude_group_ids=()):
-    """Subscribed, not deleted, not paused subscribers of the audience, each once whatever their number of groups.
-
-    A pause ends by itself: it is compared with the time the query is built (planning, or the wizard's count).
-    """
-    queryset = Subscriber.objects.filter(
-        Q(paused_until__isnull=True) | Q(paused_until__lte=timezone.now()), status=Status.SUBSCRIBED
-    )
+def recipients(all_subscribers, include_group_ids=(), exclude_group_ids=(), include_q=None, exclude_q=None):
+    """Subscribed, not deleted subscribers of the audience, each once whatever their number of groups."""
+    queryset = Subscriber.objects.filter(status=Status.SUBSCRIBED)
+    # ``include_q`` / ``exclude_q``: people the campaign's segments add to its groups / leave out (a ``Q`` over
+    # subscribers from the growth floor, made of EXISTS subqueries: the planner stays one INSERT … SELECT).
     if not all_subscribers:
-        queryset = queryset.filter(
-            Exists(Membership.objects.filter(subscriber=OuterRef("pk"), group_id__in=list(include_group_ids)))
-        )
+        members = Exists(Membership.objects.filter(subscriber=OuterRef("pk"), group_id__in=list(include_group_ids)))
+        queryset = queryset.filter(members if include_q is None else members | include_q)
     if exclude_group_ids:
         queryset = queryset.exclude(
             Exists(Membership.objects.filter(subscriber=OuterRef("pk"), group_id__in=list(exclude_group_ids)))
         )
+    if exclude_q is not None:
+        queryset = queryset.exclude(exclude_q)
     return queryset
 
 
@@ -39,23 +36,38 @@ def set_follow_up_audience(recipients_of):
     _follow_up_recipients = recipients_of
 
 
+# Segments (saved conditions over subscribers and their tracking) live on the growth floor too; it hands the planner
+# a function giving a campaign's segments as filters (``AppConfig.ready``).
+_segment_audience = None
+
+
+def set_segment_audience(audience_of):
+    """``audience_of(campaign) -> (include Q or None, exclude Q or None)``: who a campaign's segments add and leave
+    out."""
+    global _segment_audience
+    _segment_audience = audience_of
+
+
 def campaign_recipients(campaign):
     """Who ``campaign`` goes to if it starts now: its groups, or its part of an earlier campaign's audience."""
     if campaign.follow_up:
         if _follow_up_recipients is None:
             raise ImproperlyConfigured("wagtail_newsletter is not ready: its AppConfig.ready() sets the follow-ups")
         return _follow_up_recipients(campaign)
+    include_q, exclude_q = _segment_audience(campaign) if _segment_audience else (None, None)
     return recipients(
         campaign.all_subscribers,
         list(campaign.include_groups.values_list("pk", flat=True)),
         list(campaign.exclude_groups.values_list("pk", flat=True)),
+        include_q=include_q,
+        exclude_q=exclude_q,
     )
 
 
-def count_recipients(all_subscribers, include_group_ids=(), exclude_group_ids=()):
-    if not all_subscribers and not include_group_ids:
+def count_recipients(all_subscribers, include_group_ids=(), exclude_group_ids=(), include_q=None, exclude_q=None):
+    if not all_subscribers and not include_group_ids and include_q is None:
         return 0
-    return recipients(all_subscribers, include_group_ids, exclude_group_ids).count()
+    return recipients(all_subscribers, include_group_ids, exclude_group_ids, include_q, exclude_q).count()
 
 
 def plan_deliveries(campaign):
