@@ -18,6 +18,7 @@ from wagtail_newsletter.track.models import (
     Activity,
     Agent,
     AggregationState,
+    AudienceBreakdown,
     CampaignStats,
     Event,
     LinkActivity,
@@ -72,7 +73,8 @@ def in_burst(click, clicks, size, window):
     return False
 
 
-def recount():
+def recount(readers=None):
+    """``readers``: a dict to fill with the device/client/country breakdowns, {(campaign, dimension, value): counts}."""
     thresholds = rules.Thresholds()
     sent_at = dict(Delivery.objects.values_list("id", "sent_at"))
     events = [e for e in Event.objects.order_by("id").values() if e["delivery_id"] in sent_at]
@@ -92,13 +94,14 @@ def recount():
     stats = defaultdict(lambda: defaultdict(int))
     link_stats = defaultdict(lambda: defaultdict(int))
     buckets = defaultdict(lambda: defaultdict(int))
+    readers = defaultdict(lambda: defaultdict(int)) if readers is None else readers
     for e in events:
         d, c, at = e["delivery_id"], e["campaign_id"], e["at"]
         a = activity.setdefault(
             d,
             {"campaign_id": c, "first_open_at": None, "opens": 0, "machine_opens": 0, "first_click_at": None,
              "clicks": 0, "machine_clicks": 0, "unsubscribed_at": None, "bounced_at": None, "hard_bounce": False,
-             "bounce_detail": "", "complained_at": None},
+             "bounce_detail": "", "complained_at": None, "device": 0, "client": "", "country": ""},
         )  # fmt: skip
         hour = at.replace(minute=0, second=0, microsecond=0)
         if e["kind"] == OPEN:
@@ -112,6 +115,7 @@ def recount():
             else:
                 a["opens"] += 1
                 a["first_open_at"] = min(a["first_open_at"] or at, at)
+                count_reader(readers, a, e, "opens")
                 stats[c]["opens"] += 1
                 buckets[c, hour]["opens"] += 1
         elif e["kind"] == CLICK:
@@ -130,6 +134,7 @@ def recount():
                 a["clicks"] += 1
                 a["first_click_at"] = min(a["first_click_at"] or at, at)
                 a["first_open_at"] = min(a["first_open_at"] or at, at)
+                count_reader(readers, a, e, "clicks")
                 stats[c]["clicks"] += 1
                 link_stats[c, e["link"]]["clicks"] += 1
                 buckets[c, hour]["clicks"] += 1
@@ -161,8 +166,19 @@ def recount():
     return activity, link_activity, stats, link_stats, buckets
 
 
+def count_reader(readers, activity, e, counter):
+    """A person's hit under its device (1), client (2) and country (3); the first hit naming one is the person's."""
+    for dimension, name in ((1, "device"), (2, "client"), (3, "country")):
+        value = e[name]
+        readers[e["campaign_id"], dimension, str(value) if value else ""][counter] += 1
+        if value and not activity[name]:
+            activity[name] = value
+            readers[e["campaign_id"], dimension, str(value)]["people"] += 1
+
+
 def assert_statistics_equal_recount():
-    activity, link_activity, stats, link_stats, buckets = recount()
+    readers = defaultdict(lambda: defaultdict(int))
+    activity, link_activity, stats, link_stats, buckets = recount(readers)
     stored = {row.pop("delivery_id"): row for row in Activity.objects.values()}
     assert stored == activity
     stored = {(row["delivery_id"], row["link"]): row for row in LinkActivity.objects.values()}
@@ -188,6 +204,11 @@ def assert_statistics_equal_recount():
     for key, row in stored.items():
         names = ("opens", "clicks", "machine_opens", "machine_clicks")
         assert tuple(row[n] for n in names) == tuple(buckets[key][n] for n in names), key
+    stored = {(r["campaign_id"], r["dimension"], r["value"]): r for r in AudienceBreakdown.objects.values()}
+    assert set(stored) == set(readers)
+    for key, row in stored.items():
+        names = ("people", "opens", "clicks")
+        assert tuple(row[n] for n in names) == tuple(readers[key][n] for n in names), key
     return stats
 
 
@@ -195,6 +216,7 @@ def assert_statistics_equal_recount():
 
 AGENTS = [Agent.BROWSER] * 6 + [Agent.MAIL_PROXY] * 2 + [Agent.PRIVACY_PROXY, Agent.SCANNER, Agent.HEAD, Agent.UNKNOWN]
 KINDS = [OPEN] * 10 + [CLICK] * 8 + [UNSUBSCRIBE, HARD_BOUNCE, SOFT_BOUNCE, COMPLAINT]
+READERS = [(0, "", ""), (0, "Gmail (proxy)", ""), (1, "Outlook", "FR"), (2, "Apple Mail", "CH"), (3, "Chrome", "")]
 
 
 def random_events(rng, deliveries, count, links, start):
@@ -217,7 +239,10 @@ def random_events(rng, deliveries, count, links, start):
             at = base + seconds(rng.uniform(0, 4 * 86400))
         link = rng.randrange(links) if kind == CLICK else None
         detail = f"550 5.1.1 no {rng.randrange(3)}" if kind in (HARD_BOUNCE, SOFT_BOUNCE) else ""
-        made.append(event(delivery, kind, at, agent=rng.choice(AGENTS), link=link, detail=detail))
+        hit = event(delivery, kind, at, agent=rng.choice(AGENTS), link=link, detail=detail)
+        if kind in (OPEN, CLICK):  # what the hit said of the reader, or nothing
+            hit.device, hit.client, hit.country = rng.choice(READERS)
+        made.append(hit)
     rng.shuffle(made)  # ids in another order than times, like hits from several servers
     add_events(*made)
 

@@ -358,7 +358,7 @@ def test_postgresql_prepares_the_insert_once_per_connection_and_copes_with_a_poo
     sqls = [query["sql"] for query in queries]
     assert sum(sql.startswith("PREPARE") for sql in sqls) <= 1 and sum("EXECUTE" in sql for sql in sqls) == 3
     with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE wagtail_newsletter_hit")  # as a transaction-mode pooler would
+        cursor.execute(f"DEALLOCATE {track_events._STATEMENT}")  # as a transaction-mode pooler would
     assert record_hit(EventKind.CLICK, delivery.pk, delivery.campaign_id, link=0)
     assert track_events._use_prepared is False  # this process now sends the plain statement
     assert record_hit(EventKind.CLICK, delivery.pk, delivery.campaign_id, link=1)

@@ -90,6 +90,18 @@ DEFAULTS = {
     # Raw tracking events older than this many days are deleted once folded into the statistics (None: kept as long
     # as their campaign). Figures and each recipient's activity stay; subscriber histories lose the single hits.
     "EVENT_RETENTION_DAYS": None,
+    # People's opens and clicks keep the country of the reader's address (its two-letter code only, never the address;
+    # looked up offline, see docs/privacy.md). False: no country is looked up or kept.
+    "TRACK_COUNTRY": True,
+    # Conversions (growth/conversions.py): a click on a newsletter link leaves a signed first-party cookie for this many
+    # days, and a goal page reached meanwhile counts once per recipient and goal. Only with the visitor's consent:
+    # CONVERSION_CONSENT is a callable (or its dotted path) taking the request and answering True when the visitor
+    # agreed, or CONVERSION_CONSENT_COOKIE names the cookie the site's consent banner sets ("", "0", "false", "no",
+    # "deny" mean no). Neither set: no cookie, no conversions.
+    "CONVERSION_DAYS": 7,
+    "CONVERSION_CONSENT": None,
+    "CONVERSION_CONSENT_COOKIE": "",
+    "CONVERSION_COOKIE_NAME": "wn_click",
     # Sender domains, checked in DNS (deliverability/): the resolvers asked ("192.0.2.53", "127.0.0.1:5353",
     # "[::1]:5353"; []: the system's, /etc/resolv.conf) and how many seconds one question may take.
     "DNS_RESOLVERS": [],

@@ -219,6 +219,15 @@ class Agent(models.IntegerChoices):
     UNKNOWN = 5, _("no user agent")
 
 
+class DeviceType(models.IntegerChoices):
+    """The kind of device a person's open or click came from, as its user agent tells (track/devices.py)."""
+
+    UNKNOWN = 0, pgettext_lazy("device type", "unknown")
+    COMPUTER = 1, pgettext_lazy("device type", "computer")
+    PHONE = 2, pgettext_lazy("device type", "phone")
+    TABLET = 3, pgettext_lazy("device type", "tablet")
+
+
 class Event(models.Model):
     """One thing that happened to one delivery: the append-only log of a campaign's messages. Never updated (except to
     erase ``ip_prefix`` and ``detail`` on GDPR erasure).
@@ -240,6 +249,11 @@ class Event(models.Model):
     agent = models.PositiveSmallIntegerField(choices=Agent.choices, default=Agent.BROWSER)
     ip_prefix = models.CharField(max_length=50, blank=True)  # /24 of IPv4, /48 of IPv6: never the full address
     detail = models.CharField(max_length=500, blank=True)  # a bounce's answer, a complaint's feedback type
+    # Of an open or click, from its request (track/devices.py, countries.py): the device type, the mail client or
+    # browser family ("Apple Mail", "Gmail (proxy)"), the address's country code (TRACK_COUNTRY). Never the user agent.
+    device = models.PositiveSmallIntegerField(choices=DeviceType.choices, default=0, db_default=0)
+    client = models.CharField(max_length=40, blank=True, default="", db_default="")
+    country = models.CharField(max_length=2, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("event")

@@ -24,7 +24,18 @@ from ..send.links import campaign_compiled, is_web
 from ..send.models import Campaign
 from . import delivery_counts, rules
 from .bulk_sql import fetch, upsert
-from .models import Activity, AggregationState, CampaignStats, Event, EventKind, LinkActivity, LinkStats, TimelineBucket
+from .models import (
+    Activity,
+    AggregationState,
+    AudienceBreakdown,
+    Breakdown,
+    CampaignStats,
+    Event,
+    EventKind,
+    LinkActivity,
+    LinkStats,
+    TimelineBucket,
+)
 
 OPEN, CLICK, UNSUBSCRIBE = EventKind.OPEN, EventKind.CLICK, EventKind.UNSUBSCRIBE
 HARD_BOUNCE, SOFT_BOUNCE, COMPLAINT = EventKind.HARD_BOUNCE, EventKind.SOFT_BOUNCE, EventKind.COMPLAINT
@@ -44,9 +55,12 @@ ACTIVITY_COLUMNS = (
     "hard_bounce",
     "bounce_detail",
     "complained_at",
+    "device",
+    "client",
+    "country",
 )
 (_, _, FIRST_OPEN, OPENS, MACHINE_OPENS, FIRST_CLICK, CLICKS, MACHINE_CLICKS, UNSUBSCRIBED, BOUNCED, HARD, DETAIL,
- COMPLAINED) = range(len(ACTIVITY_COLUMNS))  # fmt: skip
+ COMPLAINED, READ_DEVICE, READ_CLIENT, READ_COUNTRY) = range(len(ACTIVITY_COLUMNS))  # fmt: skip
 LINK_ACTIVITY_COLUMNS = ("delivery_id", "link", "campaign_id", "first_click_at", "clicks")
 # Counters that are sums of events, and counters of recipients (derived from each Activity's before/after flags).
 TOTALS = ("opens", "machine_opens", "clicks", "machine_clicks")
@@ -73,8 +87,20 @@ EVENT_COLUMNS = (
     "detail",
     "delivery__status",
     "delivery__sent_at",
+    "device",
+    "client",
+    "country",
 )
-ID, CAMPAIGN, DELIVERY, KIND, LINK, AT, AGENT, ANSWER, STATUS, SENT_AT = range(len(EVENT_COLUMNS))
+ID, CAMPAIGN, DELIVERY, KIND, LINK, AT, AGENT, ANSWER, STATUS, SENT_AT, DEVICE, CLIENT, COUNTRY = range(
+    len(EVENT_COLUMNS)
+)
+# (breakdown, the event's column, the Activity's column): what a person read with, and where.
+READER = (
+    (Breakdown.DEVICE, DEVICE, READ_DEVICE),
+    (Breakdown.CLIENT, CLIENT, READ_CLIENT),
+    (Breakdown.COUNTRY, COUNTRY, READ_COUNTRY),
+)
+BREAKDOWN_COLUMNS = ("campaign_id", "dimension", "value", "people", "opens", "clicks")
 NO_FLAGS = (0,) * len(RECIPIENT_COUNTS)
 FIRST_CHUNK_IN_BUDGET = 1000  # a run with a time budget starts small, then sizes its chunks by the rate it measured
 SCHEDULED_BUDGET_SECONDS = 50  # the every-minute schedule stops before the next run is due
@@ -196,6 +222,7 @@ def _fold_events(events, chunk, thresholds, now):
     totals = defaultdict(lambda: [0] * len(TOTALS))
     link_counts = defaultdict(lambda: [0, 0, 0])  # (campaign, link): clicks, unique_clicks, machine_clicks
     buckets = defaultdict(lambda: [0] * len(BUCKET_COUNTS))  # (campaign, hour)
+    readers = defaultdict(lambda: [0, 0, 0])  # (campaign, breakdown, value): people, opens, clicks
     for event in events:
         campaign_id, delivery_id, kind, at = event[CAMPAIGN], event[DELIVERY], event[KIND], event[AT]
         activity = activities.get(delivery_id)
@@ -211,6 +238,7 @@ def _fold_events(events, chunk, thresholds, now):
             else:
                 activity[OPENS] += 1
                 activity[FIRST_OPEN] = _earliest(activity[FIRST_OPEN], at)
+                _note_reader(activity, event, readers, 1)
                 totals[campaign_id][0] += 1
                 bucket[0] += 1
         elif kind == CLICK:
@@ -225,6 +253,7 @@ def _fold_events(events, chunk, thresholds, now):
                 continue
             activity[CLICKS] += 1
             activity[FIRST_CLICK] = _earliest(activity[FIRST_CLICK], at)
+            _note_reader(activity, event, readers, 2)
             activity[FIRST_OPEN] = _earliest(activity[FIRST_OPEN], at)  # a click means the message was opened
             totals[campaign_id][2] += 1
             bucket[1] += 1
@@ -265,10 +294,28 @@ def _fold_events(events, chunk, thresholds, now):
     upsert(LinkStats, LINK_STATS_COLUMNS, ("campaign_id", "link"), link_rows, add=True)
     bucket_rows = [(campaign_id, hour, *counts) for (campaign_id, hour), counts in buckets.items()]
     upsert(TimelineBucket, ("campaign_id", "hour", *BUCKET_COUNTS), ("campaign_id", "hour"), bucket_rows, add=True)
+    reader_rows = [
+        (campaign_id, breakdown, value, *counts) for (campaign_id, breakdown, value), counts in readers.items()
+    ]
+    upsert(AudienceBreakdown, BREAKDOWN_COLUMNS, ("campaign_id", "dimension", "value"), reader_rows, add=True)
 
 
 def _new_activity(delivery_id, campaign_id):
-    return [delivery_id, campaign_id, None, 0, 0, None, 0, 0, None, None, False, "", None]
+    return [delivery_id, campaign_id, None, 0, 0, None, 0, 0, None, None, False, "", None, 0, "", ""]
+
+
+def _note_reader(activity, event, readers, counter):
+    """Count a person's open (``counter`` 1) or click (2) under its device, client and country; the first hit of
+    theirs that names one gives the recipient's own (counted once in ``people``). Unknown values count hits under ""
+    and no one: the report's unknown people are the openers not counted under any value."""
+    campaign_id = event[CAMPAIGN]
+    for breakdown, column, own in READER:
+        value = event[column]
+        counts = readers[campaign_id, breakdown, str(value) if value else ""]
+        counts[counter] += 1
+        if value and not activity[own]:
+            activity[own] = value
+            counts[0] += 1
 
 
 def _flags(activity):

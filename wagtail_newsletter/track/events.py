@@ -15,6 +15,8 @@ from django.utils import timezone
 from ..audience.services import subscribers_erased
 from ..send.models import Delivery
 from .agents import classify_agent, ip_prefix
+from .countries import hit_country
+from .devices import describe
 from .models import Activity, Agent, Event, EventKind
 
 _HIT_SQL = None
@@ -26,8 +28,9 @@ def _hit_sql():
         quote = connection.ops.quote_name
         _HIT_SQL = (
             f"INSERT INTO {quote(Event._meta.db_table)} "
-            "(campaign_id, delivery_id, kind, link, at, agent, ip_prefix, detail) "
-            "SELECT campaign_id, id, %s, CAST(%s AS SMALLINT), %s, %s, CAST(%s AS VARCHAR(50)), '' "
+            "(campaign_id, delivery_id, kind, link, at, agent, ip_prefix, detail, device, client, country) "
+            "SELECT campaign_id, id, %s, CAST(%s AS SMALLINT), %s, %s, CAST(%s AS VARCHAR(50)), '', "
+            "%s, CAST(%s AS VARCHAR(40)), CAST(%s AS VARCHAR(2)) "
             f"FROM {quote(Delivery._meta.db_table)} WHERE id = %s AND campaign_id = %s"
         )
     return _HIT_SQL
@@ -52,16 +55,17 @@ def _one_round_trip():
 # The INSERT is also PREPAREd once per PostgreSQL connection (planning it cost half of the ~150 µs of a hit's database
 # time); a pooler that drops prepared statements between transactions (PgBouncer in transaction mode) is noticed by
 # the error, and this process goes back to the plain statement.
-_STATEMENT = "wagtail_newsletter_hit"
+_STATEMENT = "wagtail_newsletter_hit_v2"  # a new name when the statement changes (old connections hold the old one)
+HIT_PARAMETERS = 10
 _PREPARED = weakref.WeakSet()  # the driver connections that hold the statement
 _use_prepared = True
 
 
 def _prepare_sql():
     sql = _hit_sql()
-    for number in range(1, 8):
+    for number in range(1, HIT_PARAMETERS + 1):
         sql = sql.replace("%s", f"${number}", 1)
-    types = "smallint, smallint, timestamptz, smallint, varchar, bigint, bigint"
+    types = "smallint, smallint, timestamptz, smallint, varchar, smallint, varchar, varchar, bigint, bigint"
     return f"PREPARE {_STATEMENT} ({types}) AS {sql}"
 
 
@@ -75,7 +79,7 @@ def _run_in_one_round_trip(cursor, params):
             if getattr(error.__cause__, "sqlstate", None) != "42P05":  # 42P05: prepared already
                 raise
         _PREPARED.add(raw)
-    insert = f"EXECUTE {_STATEMENT} (%s, %s, %s, %s, %s, %s, %s)" if _use_prepared else _hit_sql()
+    insert = f"EXECUTE {_STATEMENT} ({', '.join(['%s'] * HIT_PARAMETERS)})" if _use_prepared else _hit_sql()
     try:
         cursor.execute(f"BEGIN; {_SYNC_OFF}; {insert}; COMMIT", params)
     except DatabaseError as error:
@@ -110,19 +114,23 @@ def _insert(params):
 def record_hit(kind, delivery_id, campaign_id, link=None, request=None, now=None):
     """Append an open or click of ``delivery_id`` (which must belong to ``campaign_id``); True when written.
 
-    The agent class and the IP prefix come from ``request`` (its User-Agent, method and REMOTE_ADDR — put a
-    reverse proxy's client address there, e.g. with a middleware you trust). A HEAD request is recorded as
-    ``Agent.HEAD``, so the aggregation can tell it apart.
+    The agent class, the IP prefix, the device type, the mail client and the country come from ``request`` (its
+    User-Agent, method and REMOTE_ADDR — put a reverse proxy's client address there, e.g. with a middleware you
+    trust). A HEAD request is recorded as ``Agent.HEAD``, so the aggregation can tell it apart.
     """
     if request is not None:
         meta = request.META
         ip = meta.get("REMOTE_ADDR", "")
-        agent = classify_agent(meta.get("HTTP_USER_AGENT", ""), request.method, ip)
+        user_agent = meta.get("HTTP_USER_AGENT", "")
+        agent = classify_agent(user_agent, request.method, ip)
         prefix = ip_prefix(ip)
+        device, client = describe(agent, user_agent)
+        # A mailbox's image proxy fetches from the provider's servers: their country is not the reader's.
+        country = hit_country(ip) if agent == Agent.BROWSER else ""
     else:
-        agent, prefix = Agent.UNKNOWN, ""
+        agent, prefix, device, client, country = Agent.UNKNOWN, "", 0, "", ""
     at = connection.ops.adapt_datetimefield_value(now or timezone.now())
-    return _insert((int(kind), link, at, int(agent), prefix, delivery_id, campaign_id))
+    return _insert((int(kind), link, at, int(agent), prefix, int(device), client, country, delivery_id, campaign_id))
 
 
 def record_event(delivery, kind, detail="", at=None):
@@ -149,10 +157,14 @@ def record_bounce(delivery, hard, detail, at=None):
 @receiver(subscribers_erased, dispatch_uid="wagtail_newsletter.track.erase_ip_prefixes")
 def erase_ip_prefixes(sender, subscriber_ids, **kwargs):
     """GDPR erasure: the network prefixes of an erased subscriber's events go, and every copy of a relay's or bounce's
-    answer (it may quote the address): on the events, the recipient's activity and the deliveries. The events and
-    deliveries stay, so the counts do not change."""
+    answer (it may quote the address), and the country of their hits: on the events, the recipient's activity and the
+    deliveries. The events and deliveries stay, so the counts do not change."""
     deliveries = Delivery.objects.filter(subscriber_id__in=subscriber_ids)
     ids = deliveries.values("pk")
-    Event.objects.filter(delivery_id__in=ids).exclude(ip_prefix="", detail="").update(ip_prefix="", detail="")
-    Activity.objects.filter(delivery_id__in=ids).exclude(bounce_detail="").update(bounce_detail="")
+    Event.objects.filter(delivery_id__in=ids).exclude(ip_prefix="", detail="", country="").update(
+        ip_prefix="", detail="", country=""
+    )
+    Activity.objects.filter(delivery_id__in=ids).exclude(bounce_detail="", country="").update(
+        bounce_detail="", country=""
+    )
     deliveries.exclude(error="").update(error="")

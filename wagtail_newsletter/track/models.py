@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..send.models import Agent, Campaign, Delivery, Event, EventKind
+from ..send.models import Agent, Campaign, Delivery, DeviceType, Event, EventKind
 
 # The event log lives on the floor below (the send worker appends its bounces to it); tracking's public face names it
 # too, so that code reading tracking data finds every model it needs here.
@@ -17,7 +17,10 @@ __all__ = [
     "Activity",
     "Agent",
     "AggregationState",
+    "AudienceBreakdown",
+    "Breakdown",
     "CampaignStats",
+    "DeviceType",
     "Event",
     "EventKind",
     "LinkActivity",
@@ -44,6 +47,11 @@ class Activity(models.Model):
     hard_bounce = models.BooleanField(default=False)
     bounce_detail = models.CharField(max_length=500, blank=True)
     complained_at = models.DateTimeField(null=True, blank=True)
+    # What the recipient read with and where, from their first human open or click that said so (devices.py,
+    # countries.py): each recipient counts once in each breakdown of AudienceBreakdown.
+    device = models.PositiveSmallIntegerField(choices=DeviceType.choices, default=0, db_default=0)
+    client = models.CharField(max_length=40, blank=True, default="", db_default="")
+    country = models.CharField(max_length=2, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("recipient activity")
@@ -118,6 +126,37 @@ class LinkStats(models.Model):
 
     def __str__(self):
         return f"{self.campaign_id}#{self.link}"
+
+
+class Breakdown(models.IntegerChoices):
+    DEVICE = 1, _("device type")
+    CLIENT = 2, _("mail client or browser")
+    COUNTRY = 3, _("country")
+
+
+class AudienceBreakdown(models.Model):
+    """People's opens and clicks of one campaign by device type, mail client or country (``value``: the device
+    type's number, the client's name, the country code; "" unknown). ``people``: recipients whose first human hit that
+    said so had this value."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_index=False)
+    dimension = models.PositiveSmallIntegerField(choices=Breakdown.choices)
+    value = models.CharField(max_length=40, blank=True)
+    people = models.PositiveIntegerField(default=0)
+    opens = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("audience breakdown")
+        verbose_name_plural = _("audience breakdowns")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "dimension", "value"], name="wagtail_newsletter_audiencebreakdown_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.campaign_id} {self.get_dimension_display()} {self.value}"
 
 
 class TimelineBucket(models.Model):
