@@ -117,6 +117,7 @@ def test_get_shows_public_topics_language_and_editable_fields_and_changes_nothin
     assert response.status_code == 200
     assert response["Cache-Control"].startswith("max-age=0") or "no-cache" in response["Cache-Control"]
     assert response["X-Robots-Tag"] == "noindex"
+    assert response["Referrer-Policy"] == "same-origin"  # not "no-referrer": the forms' Origin would be "null"
     assert "j•••e@e•••.org" in html and "jane.doe@example.org" not in html
     assert "Sport" in html and "Matches and results, every Monday." in html and "Culture" in html
     assert "VIP list" not in html  # private groups are the editors' business

@@ -38,10 +38,11 @@ def _render(request, template, context, status=200):
     context = {"base_template": newsletter_settings.BASE_TEMPLATE, **context}
     response = render(request, f"wagtail_newsletter/public/{template}", context, status=status)
     response["Content-Language"] = translation.get_language()
-    # A personal page behind a secret URL: never cached by proxies, never indexed, the URL not passed on.
+    # A personal page behind a secret URL: never cached by proxies, never indexed, the URL not passed to other sites
+    # ("same-origin", not "no-referrer": browsers then send "Origin: null" with the forms, which CSRF refuses).
     add_never_cache_headers(response)
     response["X-Robots-Tag"] = "noindex"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -32,15 +32,16 @@ ADMIN_PASSWORD = "admin"
 FORM_NAME = "Home page form"
 
 GROUPS = [
-    ("Weekly news", "Our weekly digest of what happened."),
-    ("Product updates", "Release notes and new features."),
-    ("Events", "Invitations to meetups and webinars."),
+    # (name, description, public: a topic subscribers choose themselves on their preference page)
+    ("Weekly news", "Our weekly digest of what happened.", True),
+    ("Product updates", "Release notes and new features.", True),
+    ("Events", "Invitations to meetups and webinars.", True),
 ]
 FIELDS = [
-    # (key, label, type)
-    ("city", "City", Field.Type.TEXT),
-    ("birthday", "Birthday", Field.Type.DATE),
-    ("member", "Member", Field.Type.BOOLEAN),
+    # (key, label, type, editable by the subscriber on their preference page)
+    ("city", "City", Field.Type.TEXT, True),
+    ("birthday", "Birthday", Field.Type.DATE, True),
+    ("member", "Member", Field.Type.BOOLEAN, False),
 ]
 SUBSCRIBERS = [
     # (email, first name, last name, status, groups, custom data)
@@ -112,15 +113,18 @@ class Command(BaseCommand):
 
     def ensure_groups(self):
         groups = {}
-        for name, description in GROUPS:
-            groups[name], _ = Group.objects.update_or_create(name=name, defaults={"description": description})
+        for name, description, public in GROUPS:
+            groups[name], _ = Group.objects.update_or_create(
+                name=name, defaults={"description": description, "public": public}
+            )
         return groups
 
     def ensure_fields(self):
         fields = {}
-        for order, (key, label, field_type) in enumerate(FIELDS):
+        for order, (key, label, field_type, editable) in enumerate(FIELDS):
             fields[key], _ = Field.objects.update_or_create(
-                key=key, defaults={"label": label, "type": field_type, "sort_order": order}
+                key=key,
+                defaults={"label": label, "type": field_type, "sort_order": order, "editable_by_subscriber": editable},
             )
         return fields
 
