@@ -9,6 +9,7 @@ from wagtail.snippets.views.snippets import SnippetViewSetGroup
 from .audience.import_views import import_viewset
 from .audience.viewsets import FieldViewSet, GroupViewSet, SubscriberViewSet, SubscriptionFormViewSet
 from .compose.newsletter_templates import NewsletterTemplateViewSet
+from .growth.segments import SegmentViewSet
 from .reports.inbound_messages import inbound_messages_viewset
 from .reports.soft_bounces import soft_bounces_viewset
 from .reports.views import reports_viewset
@@ -29,6 +30,7 @@ class NewsletterViewSetGroup(SnippetViewSetGroup):
         SubscriberViewSet,
         soft_bounces_viewset,
         GroupViewSet,
+        SegmentViewSet,
         FieldViewSet,
         SubscriptionFormViewSet,
         import_viewset,

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 
 from ...audience.models import Group, Source, Status, Subscriber
+from ...growth.segments import Segment
 
 
 class SubscriberFilterSet(WagtailFilterSet):
@@ -16,6 +17,10 @@ class SubscriberFilterSet(WagtailFilterSet):
     group = django_filters.ModelChoiceFilter(
         label=_("Group"), field_name="groups", queryset=Group.objects.all(), empty_label=_("All groups")
     )
+    # A segment's conditions, as one query (its EXISTS subqueries join the listing's own).
+    segment = django_filters.ModelChoiceFilter(
+        label=_("Segment"), queryset=Segment.objects.all(), empty_label=_("All subscribers"), method="in_segment"
+    )
     source = django_filters.ChoiceFilter(label=_("Source"), choices=Source.choices, empty_label=_("All"))
     created_at = django_filters.DateFromToRangeFilter(label=_("Created"), widget=DateRangePickerWidget)
     first_subscribed_at = django_filters.DateFromToRangeFilter(
@@ -24,7 +29,10 @@ class SubscriberFilterSet(WagtailFilterSet):
 
     class Meta:
         model = Subscriber
-        fields = ["status", "group", "source", "created_at", "first_subscribed_at"]
+        fields = ["status", "group", "segment", "source", "created_at", "first_subscribed_at"]
+
+    def in_segment(self, queryset, name, segment):
+        return queryset.filter(segment.q()) if segment else queryset
 
 
 # Subscribers are not in a Wagtail search index: the listing searches these with icontains.
