@@ -11,6 +11,7 @@ from .audience.viewsets import FieldViewSet, GroupViewSet, SubscriberViewSet, Su
 from .compose.newsletter_templates import NewsletterTemplateViewSet
 from .growth.segments import SegmentViewSet
 from .reports.inbound_messages import inbound_messages_viewset
+from .reports.preferences import preference_changes_viewset
 from .reports.soft_bounces import soft_bounces_viewset
 from .reports.views import reports_viewset
 from .send.campaign_views import campaign_viewset
@@ -29,6 +30,7 @@ class NewsletterViewSetGroup(SnippetViewSetGroup):
         inbound_messages_viewset,
         SubscriberViewSet,
         soft_bounces_viewset,
+        preference_changes_viewset,
         GroupViewSet,
         SegmentViewSet,
         FieldViewSet,

@@ -84,14 +84,14 @@ class GroupViewSet(SnippetViewSet):
         "total_count": _("Total"),
     }
     export_filename = "groups"
-    panels = [FieldPanel("name"), FieldPanel("description")]
+    panels = [FieldPanel("name"), FieldPanel("description"), FieldPanel("public")]
 
 
 class FieldViewSet(SnippetViewSet):
     model = Field
     icon = "form"
     menu_label = _("Custom fields")
-    list_display = ["label", "key", "type", "default", "sort_order"]
+    list_display = ["label", "key", "type", "default", "sort_order", "editable_by_subscriber"]
     sort_order_field = "sort_order"
     copy_view_enabled = False
     panels = [
@@ -101,6 +101,7 @@ class FieldViewSet(SnippetViewSet):
         FieldPanel("choices"),
         FieldPanel("default"),
         FieldPanel("sort_order"),
+        FieldPanel("editable_by_subscriber"),
     ]
 
 

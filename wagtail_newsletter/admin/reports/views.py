@@ -35,6 +35,7 @@ from ..send.pauses import guard_pause
 from ..send.wizard import campaign_breadcrumbs, url
 from . import charts, click_map
 from .exports import export_links, follow_up_links, link_clickers_url
+from .preferences import campaign_summary
 
 POLL_INTERVAL_MS = 5000
 PARTS = ("summary", "timeline", "links")  # the live parts: templates report/<part>.html
@@ -233,6 +234,7 @@ class CampaignReportView(CampaignObjectMixin, WagtailAdminTemplateMixin, Templat
             live_url=url("report_live", campaign.pk),
             click_map_url=url("click_map", campaign.pk),
             poll_interval=POLL_INTERVAL_MS,
+            preference_summary=campaign_summary(campaign),  # what its readers did on their preference pages
         )
         return context
 
