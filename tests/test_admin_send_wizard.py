@@ -93,7 +93,7 @@ def test_wizard_and_actions_refuse_editors_without_send_permission(editor_client
 def test_step_one_needs_a_group_when_not_sending_to_everyone(sender_client, newsletter, audience):
     response = sender_client.post(campaigns_url("send_new", newsletter.pk), recipients_post(audience="groups"))
     assert response.status_code == 200
-    assert "Choose at least one group, or send to all subscribers." in response.content.decode()
+    assert "Choose at least one group or segment, or send to all subscribers." in response.content.decode()
     assert not Campaign.objects.exists()
 
 

@@ -13,6 +13,7 @@ from wagtail.models import Page, get_page_models
 
 from ...audience.models import Group, Status
 from ...compose.models import NewsletterPageMixin
+from ...growth.segments import Segment, segment_ids, segments_q, set_campaign_segments
 from ...send import campaigns as lifecycle
 
 ALL = "all"
@@ -81,7 +82,10 @@ class RecipientsForm(forms.Form):
     )
     audience = forms.ChoiceField(
         label=gettext_lazy("Send to"),
-        choices=[(ALL, gettext_lazy("All subscribers")), (GROUPS, gettext_lazy("Subscribers in chosen groups"))],
+        choices=[
+            (ALL, gettext_lazy("All subscribers")),
+            (GROUPS, gettext_lazy("Subscribers in chosen groups or segments")),
+        ],
         widget=NamedRadios,
         initial=ALL,
     )
@@ -97,12 +101,26 @@ class RecipientsForm(forms.Form):
         label=gettext_lazy("Except members of"),
         help_text=gettext_lazy("Nobody in these groups gets this newsletter."),
     )
+    include_segments = forms.ModelMultipleChoiceField(
+        queryset=Segment.objects.all(),
+        required=False,
+        widget=NamedCheckboxes,
+        label=gettext_lazy("Segments"),
+        help_text=gettext_lazy("Also the subscribers of these segments, as they are when the campaign starts."),
+    )
+    exclude_segments = forms.ModelMultipleChoiceField(
+        queryset=Segment.objects.all(),
+        required=False,
+        widget=NamedCheckboxes,
+        label=gettext_lazy("Except people in segments"),
+        help_text=gettext_lazy("Nobody in these segments gets this newsletter."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("include_groups", "exclude_groups"):
             self.fields[name].queryset = groups_with_counts()
-        for name in ("audience", "include_groups", "exclude_groups"):
+        for name in ("audience", "include_groups", "exclude_groups", "include_segments", "exclude_segments"):
             self.fields[name].widget.group_label = self.fields[name].label
         self.recipient_count = None
 
@@ -113,6 +131,8 @@ class RecipientsForm(forms.Form):
             "audience": ALL if campaign.all_subscribers else GROUPS,
             "include_groups": list(campaign.include_groups.all()),
             "exclude_groups": list(campaign.exclude_groups.all()),
+            "include_segments": segment_ids(campaign)[0],
+            "exclude_segments": segment_ids(campaign)[1],
         }
 
     def clean(self):
@@ -122,14 +142,25 @@ class RecipientsForm(forms.Form):
         everyone = data["audience"] == ALL
         include = [] if everyone else list(data["include_groups"])
         exclude = list(data["exclude_groups"])
-        if not everyone and not include:
-            self.add_error("include_groups", _("Choose at least one group, or send to all subscribers."))
+        segments = [] if everyone else [s.pk for s in data["include_segments"]]
+        left_out = [s.pk for s in data["exclude_segments"]]
+        if not everyone and not include and not segments:
+            self.add_error("include_groups", _("Choose at least one group or segment, or send to all subscribers."))
             return data
         if set(include) & set(exclude):
             self.add_error("exclude_groups", _("A group can't be both chosen and excepted."))
             return data
-        data["all_subscribers"], data["include_groups"] = everyone, include
-        self.recipient_count = lifecycle.count_recipients(everyone, [g.pk for g in include], [g.pk for g in exclude])
+        if set(segments) & set(left_out):
+            self.add_error("exclude_segments", _("A segment can't be both chosen and excepted."))
+            return data
+        data["all_subscribers"], data["include_groups"], data["segments"] = everyone, include, segments
+        self.recipient_count = lifecycle.count_recipients(
+            everyone,
+            [g.pk for g in include],
+            [g.pk for g in exclude],
+            include_q=segments_q(segments) if segments else None,
+            exclude_q=segments_q(left_out) if left_out else None,
+        )
         if not self.recipient_count:
             raise forms.ValidationError(_("Nobody would get this newsletter: no subscribed member matches."))
         return data
@@ -142,7 +173,9 @@ class RecipientsForm(forms.Form):
             data["all_subscribers"],
             [g.pk for g in data["include_groups"]],
             [g.pk for g in data["exclude_groups"]],
+            other_audience=bool(data["segments"]),
         )
+        set_campaign_segments(campaign, data["segments"], [s.pk for s in data["exclude_segments"]])
         if campaign.name != data["name"]:
             campaign.name = data["name"]
             campaign.save(update_fields=["name"])
@@ -181,14 +214,24 @@ class CountForm(forms.Form):
     audience = forms.ChoiceField(choices=[(ALL, ALL), (GROUPS, GROUPS)])
     include_groups = forms.ModelMultipleChoiceField(queryset=Group.objects.all(), required=False)
     exclude_groups = forms.ModelMultipleChoiceField(queryset=Group.objects.all(), required=False)
+    include_segments = forms.ModelMultipleChoiceField(queryset=Segment.objects.all(), required=False)
+    exclude_segments = forms.ModelMultipleChoiceField(queryset=Segment.objects.all(), required=False)
 
     def count(self):
         data = self.cleaned_data
         everyone = data["audience"] == ALL
         include = [] if everyone else [g.pk for g in data["include_groups"]]
-        if not everyone and not include:
+        segments = [] if everyone else [s.pk for s in data["include_segments"]]
+        left_out = [s.pk for s in data["exclude_segments"]]
+        if not everyone and not include and not segments:
             return 0
-        return lifecycle.count_recipients(everyone, include, [g.pk for g in data["exclude_groups"]])
+        return lifecycle.count_recipients(
+            everyone,
+            include,
+            [g.pk for g in data["exclude_groups"]],
+            include_q=segments_q(segments) if segments else None,
+            exclude_q=segments_q(left_out) if left_out else None,
+        )
 
 
 class ChecksForm(forms.Form):

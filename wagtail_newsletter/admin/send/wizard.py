@@ -24,6 +24,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from ...compose.checks import ERROR, WARNING, preflight
 from ...deliverability.spam_score import campaign_spam_checks
 from ...growth import follow_ups
+from ...growth.segments import Segment, segment_ids
 from ...send import campaigns as lifecycle
 from ...send.models import Campaign, CampaignStatus
 from ...send.outgoing import sender_of
@@ -109,6 +110,15 @@ def sender_context(campaign):
 
 def warning_codes(checks):
     return sorted({check.code for check in checks if check.level == WARNING})
+
+
+def campaign_segments(campaign):
+    """The segments ``campaign`` goes to and leaves out, for the summary (two small queries)."""
+    include, exclude = segment_ids(campaign)
+    return {
+        "segments": list(Segment.objects.filter(pk__in=include)),
+        "excluded_segments": list(Segment.objects.filter(pk__in=exclude)),
+    }
 
 
 class SendPermissionMixin:
@@ -353,6 +363,7 @@ class ConfirmView(WizardStepMixin, TemplateView):
             zone=timezone.get_current_timezone_name(),
             groups=list(self.campaign.include_groups.all()),
             excluded=[] if self.campaign.follow_up else list(self.campaign.exclude_groups.all()),
+            **campaign_segments(self.campaign),
             follow_up_audience=follow_ups.describe(self.campaign) if self.campaign.follow_up else "",
             submit_button_label=_("Schedule") if self.when else _("Send now"),
             submit_button_active_label=_("Starting…"),

@@ -10,6 +10,8 @@
   var value = output.querySelector('[data-recipient-count-value]');
   var includeField = form.querySelector('[name="include_groups"]');
   var includeWrapper = includeField && includeField.closest('.w-field__wrapper');
+  var segmentsField = form.querySelector('[name="include_segments"]');
+  var segmentsWrapper = segmentsField && segmentsField.closest('.w-field__wrapper');
   var number = new Intl.NumberFormat(document.documentElement.lang || undefined);
   var latest = 0;
 
@@ -20,9 +22,12 @@
 
   function refresh() {
     if (includeWrapper) includeWrapper.hidden = audience() !== 'groups';
+    if (segmentsWrapper) segmentsWrapper.hidden = audience() !== 'groups';
     var params = new URLSearchParams();
     params.append('audience', audience());
-    form.querySelectorAll('[name="include_groups"]:checked, [name="exclude_groups"]:checked').forEach(function (box) {
+    var boxes = '[name="include_groups"]:checked, [name="exclude_groups"]:checked, ' +
+      '[name="include_segments"]:checked, [name="exclude_segments"]:checked';
+    form.querySelectorAll(boxes).forEach(function (box) {
       params.append(box.name, box.value);
     });
     var request = ++latest;
@@ -38,7 +43,8 @@
   }
 
   form.addEventListener('change', function (event) {
-    if (['audience', 'include_groups', 'exclude_groups'].indexOf(event.target.name) !== -1) refresh();
+    var names = ['audience', 'include_groups', 'exclude_groups', 'include_segments', 'exclude_segments'];
+    if (names.indexOf(event.target.name) !== -1) refresh();
   });
   refresh();
 })();
