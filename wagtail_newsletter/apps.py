@@ -14,7 +14,7 @@ class WagtailNewsletterConfig(AppConfig):
         # (docs/developers/architecture.md).
         from . import schedules  # noqa: F401  (post_migrate: registers the django-q2 schedules)
         from .deliverability import guards
-        from .growth import follow_ups
+        from .growth import follow_ups, preference_centre
         from .send import (
             campaigns,
             planner,
@@ -25,6 +25,7 @@ class WagtailNewsletterConfig(AppConfig):
         from .track import links as track_links
 
         send_links.set_endpoint_resolver(track_links.endpoint_path)  # mail links lead to track's public views
+        send_links.set_endpoint_resolver(preference_centre.endpoint_path, ["preferences"])  # and to growth's page
         planner.set_follow_up_audience(follow_ups.follow_up_recipients)  # follow-ups are read from tracking
         from .growth import segments
 

@@ -2,15 +2,21 @@
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
 
 from ..audience.models import Membership, Status, Subscriber
 from .models import Delivery, DeliveryStatus
 
 
 def recipients(all_subscribers, include_group_ids=(), exclude_group_ids=(), include_q=None, exclude_q=None):
-    """Subscribed, not deleted subscribers of the audience, each once whatever their number of groups."""
-    queryset = Subscriber.objects.filter(status=Status.SUBSCRIBED)
+    """Subscribed, not deleted, not paused subscribers of the audience, each once whatever their number of groups.
+
+    A pause ends by itself: it is compared with the time the query is built (planning, or the wizard's count).
+    """
+    queryset = Subscriber.objects.filter(
+        Q(paused_until__isnull=True) | Q(paused_until__lte=timezone.now()), status=Status.SUBSCRIBED
+    )
     # ``include_q`` / ``exclude_q``: people the campaign's segments add to its groups / leave out (a ``Q`` over
     # subscribers from the growth floor, made of EXISTS subqueries: the planner stays one INSERT … SELECT).
     if not all_subscribers:
