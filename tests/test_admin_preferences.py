@@ -122,3 +122,12 @@ def test_the_campaign_report_counts_what_its_readers_did(admin_client, changes):
 def test_people_who_may_not_see_subscribers_are_refused(editor_client, changes):
     assert_refused(editor_client, "get", URL)
     assert_refused(editor_client, "get", URL + "?export=csv")
+
+
+def test_the_subscribers_history_shows_their_preference_changes(admin_client, changes):
+    from wagtail_newsletter.admin.audience.subscriber_history import history_url
+
+    page = admin_client.get(history_url(changes["people"][2])).content.decode()
+    assert "Preference page: Paused" in page and "3 months" in page
+    assert "Preference page: Unsubscribed" in page and "I get too many emails" in page
+    assert "Spring" in page  # the campaign whose mail the link came from

@@ -8,7 +8,7 @@ selection of changes); unsubscribe reasons are counted per reason, "no reason gi
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from ..audience.preference_log import PreferenceChange, PreferenceChangeKind, UnsubscribeReason
 
@@ -76,3 +76,26 @@ def summarise(changes, texts=5):
         reasons=reasons,
         reason_texts=words,
     )
+
+
+def describe(change):
+    """What changed, in words: "+ Events, − Sport", "en → fr", "City: Lyon → Paris", "3 months", the reason."""
+    data = change.data or {}
+    if change.kind == PreferenceChangeKind.TOPICS:
+        return ", ".join(
+            [*(f"+ {name}" for name in data.get("added", [])), *(f"− {name}" for name in data.get("removed", []))]
+        )
+    if change.kind == PreferenceChangeKind.LANGUAGE:
+        return f"{data.get('from') or '–'} → {data.get('to') or '–'}"
+    if change.kind == PreferenceChangeKind.FIELDS:
+        return "; ".join(
+            f"{key}: {old if old is not None else '–'} → {new if new is not None else '–'}"
+            for key, (old, new) in data.get("fields", {}).items()
+        )
+    if change.kind == PreferenceChangeKind.PAUSE:
+        months = data.get("months", 0)
+        return ngettext("%(count)d month", "%(count)d months", months) % {"count": months}
+    if change.kind == PreferenceChangeKind.UNSUBSCRIBE:
+        reason = change.get_reason_display() if change.reason else ""
+        return " — ".join(part for part in (str(reason), change.reason_text) if part)
+    return ""

@@ -1,7 +1,7 @@
-"""A subscriber's newsletter history: campaigns received, opens, clicks, bounces, complaints, unsubscribes and status
-changes, merged newest first and paginated.
+"""A subscriber's newsletter history: campaigns received, opens, clicks, bounces, complaints, unsubscribes, status
+changes and what they changed on their preference page, merged newest first and paginated.
 
-The merge is one ``UNION ALL`` of (time, source, id) over the three tables, ordered and sliced by the database;
+The merge is one ``UNION ALL`` of (time, source, id) over the four tables, ordered and sliced by the database;
 the rows of the page shown are then read with one query per source (and one for the campaigns' link tables, one
 for the clicks around the page's clicks), whatever the length of the history. Opens and clicks are single hits
 (events), labelled "machine" by the same rules as the campaign reports (``track.rules``).
@@ -22,13 +22,15 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import HeaderButton
 
 from ...audience.models import StatusEvent, Subscriber
+from ...audience.preference_log import PreferenceChange
+from ...growth.preference_report import describe as describe_preference_change
 from ...send.links import is_web
 from ...send.models import Campaign, Delivery
 from ...track.models import Agent, Event, EventKind
 from ...track.rules import MACHINE_AGENTS, Thresholds, burst_clicks, burst_size, is_machine_click, is_machine_open
 from ..permissions import PolicyFromRegistryMixin
 
-DELIVERY, EVENT, STATUS = 1, 2, 3
+DELIVERY, EVENT, STATUS, PREFERENCE = 1, 2, 3, 4
 
 
 @dataclass
@@ -56,7 +58,8 @@ def history_rows(subscriber):
     )
     events = tagged(Event.objects.filter(delivery__subscriber=subscriber).order_by(), F("at"), EVENT)
     statuses = tagged(StatusEvent.objects.filter(subscriber=subscriber).order_by(), F("created_at"), STATUS)
-    return deliveries.union(events, statuses, all=True).order_by("-entry_at", "-entry_source", "-entry_id")
+    choices = tagged(PreferenceChange.objects.filter(subscriber=subscriber).order_by(), F("created_at"), PREFERENCE)
+    return deliveries.union(events, statuses, choices, all=True).order_by("-entry_at", "-entry_source", "-entry_id")
 
 
 def _campaign_url(campaign_id):
@@ -150,16 +153,29 @@ def _status_entries(ids):
     return entries
 
 
+def _preference_entries(ids):
+    changes = list(PreferenceChange.objects.filter(pk__in=ids))
+    names = dict(Campaign.objects.filter(pk__in={c.campaign_id for c in changes}).values_list("pk", "name"))
+    entries = {}
+    for change in changes:
+        what = gettext("Preference page: %(change)s") % {"change": change.get_kind_display()}
+        name = names.get(change.campaign_id, "")
+        url = _campaign_url(change.campaign_id) if name else ""
+        entries[change.pk] = Entry(change.created_at, what, describe_preference_change(change), name, url)
+    return entries
+
+
 def history_entries(rows):
     """``Entry`` objects for a page of ``history_rows`` (a few queries, whatever the page size)."""
     rows = list(rows)
-    ids = {source: [pk for _at, kind, pk in rows if kind == source] for source in (DELIVERY, EVENT, STATUS)}
+    ids = {source: [pk for _at, kind, pk in rows if kind == source] for source in (DELIVERY, EVENT, STATUS, PREFERENCE)}
     found = {
         DELIVERY: _delivery_entries(ids[DELIVERY], {pk: at for at, kind, pk in rows if kind == DELIVERY})
         if ids[DELIVERY]
         else {},
         EVENT: _event_entries(ids[EVENT]) if ids[EVENT] else {},
         STATUS: _status_entries(ids[STATUS]) if ids[STATUS] else {},
+        PREFERENCE: _preference_entries(ids[PREFERENCE]) if ids[PREFERENCE] else {},
     }
     return [found[source][pk] for _at, source, pk in rows if pk in found[source]]
 

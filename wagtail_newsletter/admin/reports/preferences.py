@@ -11,7 +11,6 @@ from django import forms
 from django.core.exceptions import PermissionDenied
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.tables import Column, DateColumn
@@ -20,7 +19,7 @@ from wagtail.admin.viewsets.base import ViewSet
 
 from ...audience.models import Subscriber
 from ...audience.preference_log import PreferenceChange, PreferenceChangeKind, UnsubscribeReason
-from ...growth.preference_report import preference_changes, summarise
+from ...growth.preference_report import describe, preference_changes, summarise
 from ...send.models import Campaign, CampaignStatus
 from ..audience.subscriber_views import neutralise_formula
 from ..permissions import user_can_any
@@ -46,29 +45,6 @@ class PreferenceChangeFilterSet(WagtailFilterSet):
         self.filters["campaign_id"].extra["choices"] = [
             (str(pk), name) for pk, name in started.values_list("pk", "name")
         ]
-
-
-def describe(change):
-    """What changed, in words: "+ Events, − Sport", "en → fr", "City: Lyon → Paris", "3 months", the reason."""
-    data = change.data or {}
-    if change.kind == PreferenceChangeKind.TOPICS:
-        return ", ".join(
-            [*(f"+ {name}" for name in data.get("added", [])), *(f"− {name}" for name in data.get("removed", []))]
-        )
-    if change.kind == PreferenceChangeKind.LANGUAGE:
-        return f"{data.get('from') or '–'} → {data.get('to') or '–'}"
-    if change.kind == PreferenceChangeKind.FIELDS:
-        return "; ".join(
-            f"{key}: {old if old is not None else '–'} → {new if new is not None else '–'}"
-            for key, (old, new) in data.get("fields", {}).items()
-        )
-    if change.kind == PreferenceChangeKind.PAUSE:
-        months = data.get("months", 0)
-        return ngettext("%(count)d month", "%(count)d months", months) % {"count": months}
-    if change.kind == PreferenceChangeKind.UNSUBSCRIBE:
-        reason = change.get_reason_display() if change.reason else ""
-        return " — ".join(part for part in (str(reason), change.reason_text) if part)
-    return ""
 
 
 class SubscriberColumn(Column):
