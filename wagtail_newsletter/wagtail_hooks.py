@@ -7,9 +7,11 @@ from .admin.audience.bulk_actions import SUBSCRIBER_BULK_ACTIONS
 from .admin.compose import editor, newsletter_templates, test_send
 from .admin.compose.urls import admin_urls as compose_admin_urls
 from .admin.reports import dashboard
+from .admin.reports.audience import audience_reports_viewset
 from .admin.reports.exports import campaign_tools_viewset
 from .admin.send import entry, sender_domain_dns
 from .admin.viewsets import NewsletterViewSetGroup
+from .growth import conversions
 
 register_snippet(NewsletterViewSetGroup)
 
@@ -33,6 +35,11 @@ hooks.register("register_log_actions", test_send.register_log_actions)
 
 # A campaign's people listings with CSV/XLSX exports, and its follow-ups.
 hooks.register("register_admin_viewset", lambda: campaign_tools_viewset)
+
+# Conversions: a visit of a goal page (or its form) by someone who came from a newsletter click.
+hooks.register("before_serve_page", conversions.page_served)
+# A campaign's readers (device, client, country) download and the people who converted.
+hooks.register("register_admin_viewset", lambda: audience_reports_viewset)
 
 # The dashboard's "Recent campaigns" panel with their key rates.
 hooks.register("construct_homepage_panels", dashboard.add_recent_campaigns_panel)

@@ -9,6 +9,7 @@ from wagtail.snippets.views.snippets import SnippetViewSetGroup
 from .audience.import_views import import_viewset
 from .audience.viewsets import FieldViewSet, GroupViewSet, SubscriberViewSet, SubscriptionFormViewSet
 from .compose.newsletter_templates import NewsletterTemplateViewSet
+from .growth.goals import GoalViewSet
 from .growth.segments import SegmentViewSet
 from .reports.inbound_messages import inbound_messages_viewset
 from .reports.preferences import preference_changes_viewset
@@ -33,6 +34,7 @@ class NewsletterViewSetGroup(SnippetViewSetGroup):
         preference_changes_viewset,
         GroupViewSet,
         SegmentViewSet,
+        GoalViewSet,
         FieldViewSet,
         SubscriptionFormViewSet,
         import_viewset,

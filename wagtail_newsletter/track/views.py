@@ -1,8 +1,9 @@
 """Public views a sent message links to (thin: the logic is in ``unsubscribe`` and ``links``).
 
-None of them needs a login, reads a cookie or sets one (no session, no CSRF cookie), and none redirects except the
-click redirect itself. A forged or altered token gets a plain 404 and writes nothing. The open pixel and the click
-redirect are the hot paths: a token check (HMAC), one INSERT, and a response with headers set once.
+None of them needs a login, reads a cookie or sets one (no session, no CSRF cookie) — except that growth's conversions
+may add their own cookie to a click's redirect, with the visitor's consent (``signals.link_followed``) — and none
+redirects except the click redirect itself. A forged or altered token gets a plain 404 and writes nothing. The open
+pixel and the click redirect are the hot paths: a token check (HMAC), one INSERT, and a response with headers set once.
 """
 
 import contextlib
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from ..conf import newsletter_settings
 from . import links
+from .signals import link_followed
 from .unsubscribe import (
     delivery_for_token,
     delivery_language,
@@ -111,7 +113,10 @@ def click(request, token):
     url = links.click(token, request)
     if url is None:
         raise Http404
-    return HttpResponseRedirect(url, headers=_TRACKING_HEADERS)
+    response = HttpResponseRedirect(url, headers=_TRACKING_HEADERS)
+    if link_followed.receivers:  # a plain list: no lookup at all when nothing listens
+        link_followed.send(sender=None, request=request, response=response, token=token, url=url)
+    return response
 
 
 @require_http_methods(["GET", "HEAD"])

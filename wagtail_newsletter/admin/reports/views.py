@@ -33,7 +33,7 @@ from ..permissions import may_view_campaigns
 from ..send.campaign_views import CampaignObjectMixin, StatusColumn, deliveries_with_status
 from ..send.pauses import guard_pause
 from ..send.wizard import campaign_breadcrumbs, url
-from . import charts, click_map
+from . import audience, charts, click_map
 from .exports import export_links, follow_up_links, link_clickers_url
 from .preferences import campaign_summary
 
@@ -236,6 +236,7 @@ class CampaignReportView(CampaignObjectMixin, WagtailAdminTemplateMixin, Templat
             poll_interval=POLL_INTERVAL_MS,
             preference_summary=campaign_summary(campaign),  # what its readers did on their preference pages
         )
+        context.update(audience.audience_context(campaign))  # readers and conversions: not part of the live poll
         return context
 
 
