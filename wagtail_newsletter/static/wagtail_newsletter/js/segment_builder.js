@@ -77,7 +77,7 @@
       select([['and', this.t.and], ['or', this.t.or]], kind, function (value) {
         if (value !== kind) { node[value] = items; delete node[kind]; }
         self.changed(true);
-      }, this.t.and + ' / ' + this.t.or),
+      }, this.t.combine),
     ]);
     if (remove) header.appendChild(this.button(this.t.remove, remove));
     var list = el('ul', { class: 'wn-segment-group__items' });
@@ -121,7 +121,7 @@
         var fresh = value === 'groups' ? { groups: 'any', ids: [] }
           : value === 'behaviour' ? { behaviour: 'opened', scope: {} } : { field: 'email', op: 'contains', value: '' };
         put(fresh); self.changed(true);
-      }, this.t.field)];
+      }, this.t.kind)];
     parts = parts.concat(type === 'groups' ? this.groupsCondition(node)
       : type === 'behaviour' ? this.behaviourCondition(node) : this.fieldCondition(node));
     parts.push(this.button(this.t.remove, remove));
@@ -133,16 +133,17 @@
     var parts = [
       select(this.catalogue.fields.map(function (f) { return [f.name, f.label]; }), field.name, function (value) {
         node.field = value; node.op = self.fields[value].ops[0][0]; delete node.value; self.changed(true);
-      }),
-      select(field.ops, node.op, function (value) { node.op = value; delete node.value; self.changed(true); }),
+      }, this.t.field_name),
+      select(field.ops, node.op, function (value) { node.op = value; delete node.value; self.changed(true); },
+        this.t.operator),
     ];
     var op = node.op, kind = field.kind;
     if (['is_empty', 'is_true', 'is_false'].indexOf(op) >= 0) return parts;
     var number = function (v) { return v === '' ? null : Number(v); };
     if (['in_last_days', 'in_next_days', 'anniversary_within_days'].indexOf(op) >= 0) {
-      parts.push(input('number', node.value, function (v) { node.value = number(v); self.changed(); }));
+      parts.push(input('number', node.value, function (v) { node.value = number(v); self.changed(); }, this.t.value));
     } else if (op === 'is_one_of' && field.choices) {
-      var multi = el('select', { multiple: 'multiple', on: { change: function () {
+      var multi = el('select', { multiple: 'multiple', 'aria-label': this.t.value, on: { change: function () {
         node.value = Array.prototype.filter.call(multi.options, function (o) { return o.selected; })
           .map(function (o) { return o.value; });
         self.changed();
@@ -156,19 +157,19 @@
     } else if (op === 'is_one_of') {
       parts.push(input('text', (node.value || []).join(', '), function (v) {
         node.value = v.split(',').map(function (s) { return s.trim(); }).filter(Boolean); self.changed();
-      }, this.t.values_hint));
+      }, this.t.value + ' (' + this.t.values_hint + ')'));
     } else if (kind === 'text') {
-      parts.push(input('text', node.value, function (v) { node.value = v; self.changed(); }));
+      parts.push(input('text', node.value, function (v) { node.value = v; self.changed(); }, this.t.value));
     } else {
       var type = kind === 'number' ? 'number' : 'date';
       var read = kind === 'number' ? number : function (v) { return v; };
       if (op === 'between') {
         var pair = Array.isArray(node.value) ? node.value : [null, null];
         node.value = pair;
-        parts.push(input(type, pair[0], function (v) { pair[0] = read(v); self.changed(); }));
-        parts.push(input(type, pair[1], function (v) { pair[1] = read(v); self.changed(); }));
+        parts.push(input(type, pair[0], function (v) { pair[0] = read(v); self.changed(); }, this.t.value));
+        parts.push(input(type, pair[1], function (v) { pair[1] = read(v); self.changed(); }, this.t.second_value));
       } else {
-        parts.push(input(type, node.value, function (v) { node.value = read(v); self.changed(); }));
+        parts.push(input(type, node.value, function (v) { node.value = read(v); self.changed(); }, this.t.value));
       }
     }
     return parts;
@@ -176,7 +177,7 @@
 
   Builder.prototype.groupsCondition = function (node) {
     var self = this;
-    var ids = el('select', { multiple: 'multiple', 'aria-label': this.t.groups, on: { change: function () {
+    var ids = el('select', { multiple: 'multiple', 'aria-label': this.t.group_list, on: { change: function () {
       node.ids = Array.prototype.filter.call(ids.options, function (o) { return o.selected; })
         .map(function (o) { return Number(o.value); });
       self.changed();
@@ -187,7 +188,7 @@
       ids.appendChild(option);
     });
     return [select([['any', this.t.in_any], ['all', this.t.in_all], ['none', this.t.in_none]], node.groups,
-      function (value) { node.groups = value; self.changed(); }), ids];
+      function (value) { node.groups = value; self.changed(); }, this.t.group_mode), ids];
   };
 
   Builder.prototype.behaviourCondition = function (node) {
@@ -211,7 +212,7 @@
       if (value === 'campaign') node.scope.campaign = (self.catalogue.campaigns[0] || [0])[0];
       else if (value !== 'any') node.scope[value] = 3;
       self.changed(true);
-    }));
+    }, this.t.which));
     if (scopeKind === 'campaign') {
       parts.push(select(this.catalogue.campaigns.map(function (c) { return [c[0], c[1]]; }), scope.campaign,
         function (value) { node.scope = { campaign: Number(value) }; if ('link' in node) node.link = 0;
@@ -219,7 +220,7 @@
     } else if (scopeKind !== 'any') {
       parts.push(input('number', scope[scopeKind], function (v) {
         node.scope = {}; node.scope[scopeKind] = v === '' ? null : Number(v); self.changed();
-      }));
+      }, this.t.number));
     }
     if (node.behaviour === 'clicked_link') {
       var campaign = this.catalogue.campaigns.filter(function (c) { return c[0] === scope.campaign; })[0];
