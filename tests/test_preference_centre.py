@@ -353,3 +353,20 @@ def test_the_report_counts_pauses_instead_of_leaving_and_reasons(client, audienc
     ]
     assert summary.reason_texts == ["Bye"]
     assert summarise(preference_changes()).paused_people == 4
+
+
+def test_erasing_a_forgotten_subscriber_keeps_the_counts_not_their_words(client, audience):
+    from wagtail_newsletter.audience import services
+
+    reader = make_reader()
+    url = page_url(delivery_to(reader))
+    client.post(url, {"action": "save", "topics": [], "language": "", "field_city": "Paris"})
+    client.post(url, {"action": "unsubscribe", "reason": "other", "reason_text": "I moved to Paris"})
+    services.forget_subscribers([reader.pk])
+    Subscriber.all_objects.filter(pk=reader.pk).update(erase_after=timezone.now())
+    assert services.erase_forgotten() == 1
+    rows = list(
+        PreferenceChange.objects.order_by("id").values_list("subscriber_id", "kind", "reason", "reason_text", "data")
+    )
+    assert rows == [(None, "fields", "", "", {}), (None, "unsubscribe", "other", "", {})]
+    assert summarise(preference_changes()).reasons == [("Another reason", 1)]

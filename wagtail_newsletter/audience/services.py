@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from ..conf import newsletter_settings
 from .models import Consent, Membership, Source, Status, StatusEvent, Subscriber, Suppression, email_digest
+from .preference_log import PreferenceChange
 
 CHUNK = 2000
 
@@ -211,6 +212,8 @@ def erase_forgotten(now=None):
             )
             Consent.objects.filter(subscriber_id__in=ids).update(subscriber=None, data={}, ip_network="")
             StatusEvent.objects.filter(subscriber_id__in=ids).update(subscriber=None, actor=None, note="")
+            # Preference changes keep what is counted (kind, reason, campaign), not what they said or changed.
+            PreferenceChange.objects.filter(subscriber_id__in=ids).update(subscriber=None, data={}, reason_text="")
             Membership.objects.filter(subscriber_id__in=ids).delete()
             subscribers_erased.send(sender=Subscriber, subscriber_ids=ids)
             Subscriber.all_objects.filter(pk__in=ids).delete()
