@@ -140,10 +140,13 @@ def insert_events(campaign, first, deliveries, counts):
         )
     table, delivery_table = Event._meta.db_table, "wagtail_newsletter_delivery"
     sql = (
-        f"INSERT INTO {table} (campaign_id, delivery_id, kind, link, at, agent, ip_prefix, detail) "
+        f"INSERT INTO {table} (campaign_id, delivery_id, kind, link, at, agent, ip_prefix, detail, "
+        "device, client, country) "
         f"SELECT {int(campaign.pk)}, e.delivery_id, e.kind, e.link, d.sent_at + e.delay * interval '1 second', "
         "e.agent, "
-        f"'203.0.' || (e.delivery_id % 250) || '.0/24', e.detail "
+        f"'203.0.' || (e.delivery_id % 250) || '.0/24', e.detail, "
+        # What a person's hit says of the reader (track/devices.py, countries.py): the same for each delivery.
+        f"{READER_DEVICE}, {READER_CLIENT}, {READER_COUNTRY} "
         f"FROM ({' UNION ALL '.join(selects)}) e JOIN {delivery_table} d ON d.id = e.delivery_id "
         "ORDER BY 5"
     )
@@ -153,6 +156,20 @@ def insert_events(campaign, first, deliveries, counts):
         written = cursor.rowcount
         cursor.execute(f"VACUUM ANALYZE {table}")
     return written
+
+
+# Device type, client and country of browser (agent 0) and mail-proxy (agent 1) opens and clicks; none for the rest.
+_HUMAN = "e.kind IN (1, 2) AND e.agent IN (0, 1)"
+READER_DEVICE = f"CASE WHEN {_HUMAN} AND e.agent = 0 THEN 1 + e.delivery_id % 3 ELSE 0 END"
+READER_CLIENT = (
+    f"CASE WHEN {_HUMAN} AND e.agent = 1 THEN 'Gmail (proxy)' WHEN {_HUMAN} THEN "
+    "(ARRAY['Apple Mail', 'Outlook', 'Thunderbird', 'Chrome Mobile', 'Mobile Safari'])[1 + e.delivery_id % 5] "
+    "ELSE '' END"
+)
+READER_COUNTRY = (
+    f"CASE WHEN {_HUMAN} AND e.agent = 0 THEN "
+    "(ARRAY['FR', 'CH', 'BE', 'DE', 'US', 'CA', 'GB', ''])[1 + e.delivery_id % 8] ELSE '' END"
+)
 
 
 # --- Timings ------------------------------------------------------------------------------------------------------
