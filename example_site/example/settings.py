@@ -3,7 +3,8 @@ catcher on port 1025), each overridable from the environment:
 
 DATABASE_URL, EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT, NEWSLETTER_BASE_URL (else the one scripts/demo recorded in
 EXAMPLE_VAR_DIR/base_url), REDIS_URL (cache), SECRET_KEY, DEBUG, EXAMPLE_VAR_DIR (example_site/var),
-Q_CLUSTER_JSON (a JSON object merged into Q_CLUSTER, e.g. '{"workers": 4, "redis": "redis://127.0.0.1:6379/0"}').
+Q_CLUSTER_JSON (a JSON object merged into Q_CLUSTER, e.g. '{"workers": 4, "redis": "redis://127.0.0.1:6379/0"}'),
+SPAMD (host[:port] of a SpamAssassin spamd that scores newsletters in the checklist; none by default).
 """
 
 import json
@@ -162,6 +163,10 @@ WAGTAIL_NEWSLETTER = {
     # The demo has no public DNS, so its sender domain sends without DNS checks. Never on a real site.
     "ASSUME_VERIFIED_DOMAINS": ["example.org"],
 }
+# SPAMD=host[:port]: a SpamAssassin spamd scores the newsletters in the pre-flight checklist (no score when unset).
+if os.environ.get("SPAMD"):
+    _spamd_host, _colon, _spamd_port = os.environ["SPAMD"].partition(":")
+    WAGTAIL_NEWSLETTER["SPAMD"] = {"HOST": _spamd_host, "PORT": int(_spamd_port or 783)}
 
 # django-q2 with its ORM broker: no extra service needed. Use "redis" (Q_CLUSTER_JSON) to scale out.
 # "timeout" (django-q2 kills a task running longer) must exceed a send task's longest run: it stops claiming after
