@@ -101,4 +101,7 @@ class ConditionBuilderWidget(forms.Textarea):
 
     @property
     def media(self):
-        return forms.Media(js=["wagtail_newsletter/js/segment_builder.js"])
+        return forms.Media(
+            js=["wagtail_newsletter/js/segment_builder.js"],
+            css={"all": ["wagtail_newsletter/css/segment_builder.css"]},
+        )

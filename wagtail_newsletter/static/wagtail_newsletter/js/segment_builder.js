@@ -274,5 +274,10 @@
     this.sample.hidden = !data.sample.length;
   };
 
-  document.querySelectorAll('[data-segment-builder]').forEach(function (root) { new Builder(root); });
+  function start() {
+    document.querySelectorAll('[data-segment-builder]').forEach(function (root) { new Builder(root); });
+  }
+  // Wagtail may put a form's media in the page's head, before the form.
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
 })();
