@@ -106,6 +106,26 @@ def test_a_test_mail_links_to_a_preview_that_saves_nothing(archive, client, audi
     assert nothing_logged()
 
 
+def test_the_web_version_links_to_the_same_preference_page(client, archive, audience):
+    reader = make_reader()
+    compiled = compile_page(make_newsletter(archive))
+    campaign = Campaign.objects.create(name="Spring", subject="Spring", status="sent", compiled=compiled.to_dict())
+    delivery = delivery_to(reader, campaign)
+    web = client.get(reverse("wagtail_newsletter:web_version", args=[LinkSigner("web").sign(delivery.pk)]))
+    link = re.search(r'href="[^"]*(/newsletter/p/[^"]+)"', web.content.decode()).group(1)
+    assert LinkSigner("preferences").read(link.rstrip("/").rsplit("/", 1)[1])[0] == delivery.pk
+    assert "j•••e@e•••.org" in client.get(link).content.decode()
+
+
+def test_the_unsubscribe_page_offers_a_pause_instead(client, audience):
+    reader = make_reader()
+    delivery = delivery_to(reader)
+    page = client.get(reverse("wagtail_newsletter:unsubscribe", args=[LinkSigner("unsubscribe").sign(delivery.pk)]))
+    link = re.search(r'href="(/newsletter/p/[^"]+)"', page.content.decode()).group(1)
+    assert "Pause my newsletters" in client.get(link).content.decode()
+    assert nothing_logged()
+
+
 # The page: GET shows, and changes nothing
 
 

@@ -88,6 +88,12 @@ def preferences_preview_url(base_url):
     return start + PREFERENCES_PREVIEW + end
 
 
+def preferences_path(delivery_id):
+    """The site path (no host) of the preference page of ``delivery_id``'s subscriber, signed today: for pages of
+    the site itself (the unsubscribe page offers a pause instead)."""
+    return CampaignLinks("", tracking=False).for_delivery(delivery_id).preferences_url
+
+
 # The preference endpoint's "token" for its preview: never a signed token (those have a dot and a signature).
 PREFERENCES_PREVIEW = "preview"
 

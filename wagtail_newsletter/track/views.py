@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from ..conf import newsletter_settings
+from ..send.links import preferences_path
 from . import links
 from .signals import link_followed
 from .unsubscribe import (
@@ -68,12 +69,9 @@ def unsubscribe(request, token):
         unsubscribe_delivery(delivery, one_click=_is_one_click(request))
     elif not is_unsubscribed(delivery):
         subscriber = live_subscriber(delivery)
-        return _page(
-            request,
-            "unsubscribe.html",
-            {"token": token, "masked_email": mask_email(subscriber.email)},
-            language,
-        )
+        context = {"token": token, "masked_email": mask_email(subscriber.email)}
+        context["preferences_url"] = preferences_path(delivery.pk)  # a pause or fewer topics, rather than leaving
+        return _page(request, "unsubscribe.html", context, language)
     subscriber = live_subscriber(delivery)
     return _page(
         request,
