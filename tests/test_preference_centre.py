@@ -390,3 +390,23 @@ def test_erasing_a_forgotten_subscriber_keeps_the_counts_not_their_words(client,
     )
     assert rows == [(None, "fields", "", "", {}), (None, "unsubscribe", "other", "", {})]
     assert summarise(preference_changes()).reasons == [("Another reason", 1)]
+
+
+def test_the_page_reads_the_same_number_of_queries_whatever_the_topics_and_fields(client, audience):
+    reader = make_reader(groups=[audience["sport"]])
+    url = page_url(delivery_to(reader))
+    client.get(url)  # warm caches (content types, site)
+
+    def queries():
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    before = queries()
+    for n in range(15):
+        Group.objects.create(name=f"Topic {n}", public=True, description=f"About {n}")
+        Field.objects.create(key=f"extra_{n}", label=f"Extra {n}", editable_by_subscriber=True)
+    assert queries() == before
