@@ -153,3 +153,18 @@ def test_the_sections_cost_the_same_queries_whatever_the_number_of_readers(admin
         )
     aggregate(now=later())
     assert count() == before
+
+
+def test_goals_are_a_snippet_with_their_conversion_counts(admin_client, campaign):
+    listing = admin_client.get(reverse("wagtailsnippets_wagtail_newsletter_goal:list"))
+    soup = BeautifulSoup(listing.content.decode(), "html.parser")
+    row = next(tr for tr in soup.select("tbody tr") if "Ticket bought" in tr.get_text())
+    assert [cell.get_text(strip=True) for cell in row.select("td")][-2] == "2"  # conversions, before "Created"
+    page = Page.objects.get(depth=2)
+    add = reverse("wagtailsnippets_wagtail_newsletter_goal:add")
+    response = admin_client.post(add, {"name": "Form sent", "page": page.pk, "trigger": Goal.FORM, "active": "on"})
+    assert response.status_code == 302
+    assert Goal.objects.get(name="Form sent").trigger == Goal.FORM
+    # The same page and trigger twice: refused with an error, nothing added.
+    response = admin_client.post(add, {"name": "Again", "page": page.pk, "trigger": Goal.FORM, "active": "on"})
+    assert response.status_code == 200 and not Goal.objects.filter(name="Again").exists()

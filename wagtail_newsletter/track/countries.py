@@ -8,6 +8,8 @@ Private, reserved and unknown addresses have no country (""). ``TRACK_COUNTRY = 
 
 from functools import lru_cache
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from iptocc import country_code
 
 from ..conf import newsletter_settings
@@ -15,9 +17,22 @@ from ..conf import newsletter_settings
 
 def hit_country(ip):
     """The country code of a hit from ``ip`` ("" when unknown, or when TRACK_COUNTRY is off)."""
-    if not ip or not newsletter_settings.TRACK_COUNTRY:
+    if not ip or not _country_on():
         return ""
     return country_of(ip)
+
+
+@lru_cache(maxsize=1)
+def _country_on():
+    # Reading a setting costs ~9 µs (a missing attribute of Django's settings raises inside): once per process,
+    # and again when tests change settings.
+    return bool(newsletter_settings.TRACK_COUNTRY)
+
+
+@receiver(setting_changed, dispatch_uid="wagtail_newsletter.track.countries.setting_changed")
+def _forget_setting(sender, setting, **kwargs):
+    if setting.startswith("WAGTAIL_NEWSLETTER"):
+        _country_on.cache_clear()
 
 
 @lru_cache(maxsize=4096)

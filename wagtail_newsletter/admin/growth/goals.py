@@ -4,7 +4,7 @@ counts as reaching it; the listing shows how many conversions each goal has had.
 from django.db.models import Count
 from django.utils.translation import gettext_lazy
 from wagtail.admin.panels import FieldPanel, PageChooserPanel
-from wagtail.admin.ui.tables import Column, DateColumn
+from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, NumberColumn
 from wagtail.snippets.views.snippets import IndexView, SnippetViewSet
 
 from ...growth.goals import Goal
@@ -25,8 +25,8 @@ class GoalViewSet(SnippetViewSet):
         "name",
         Column("page", label=gettext_lazy("Page")),
         Column("get_trigger_display", label=gettext_lazy("Counts")),
-        Column("active", label=gettext_lazy("Active")),
-        Column("conversion_count", label=gettext_lazy("Conversions"), sort_key="conversion_count"),
+        BooleanColumn("active", label=gettext_lazy("Active")),
+        NumberColumn("conversion_count", label=gettext_lazy("Conversions"), sort_key="conversion_count"),
         DateColumn("created_at", label=gettext_lazy("Created")),
     ]
     search_fields = ["name"]
