@@ -152,7 +152,8 @@ def profile_path(workers, batch):
     return f"/tmp/wn_send_bench_profile-w{workers}-b{batch}.txt"  # kept after the run, for a closer look
 
 
-def profile(pid, seconds, out_path):
+def profile(pid, seconds, out_path, idle=True):
+    """py-spy on ``pid``; ``idle``: waits (socket, database) are sampled too, else only time on the CPU."""
     import sys
 
     pyspy = os.path.join(os.path.dirname(sys.executable), "py-spy")
@@ -165,7 +166,7 @@ def profile(pid, seconds, out_path):
         str(seconds),
         "--rate",
         "200",
-        "--idle",
+        *(["--idle"] if idle else []),
     ]
     return subprocess.Popen(
         command + ["--nonblocking", "--format", "raw", "-o", out_path],

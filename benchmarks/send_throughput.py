@@ -203,6 +203,7 @@ def run_campaign(args, db_url, page, workers, batch, tmp):
                     workers_of(processes, 1)[0],
                     args.profile_seconds,
                     profile_path(workers, batch),
+                    idle=not args.profile_cpu,
                 )
             if cluster.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"campaign stalled at {done}/{total}; see {cluster.log_path}")
@@ -335,11 +336,35 @@ def report(result, reference_rate):
     print(f"  other cluster processes (peak RSS/CPU): {others}")
     if w["profile"] and os.path.exists(w["profile"]):
         samples, totals = profile_summary(w["profile"])
-        per_msg = w["workers"] / w["rate"] * 1e6 if w["rate"] else 0
+        if ARGS.profile_cpu:  # the worker's CPU seconds per message it sent
+            per_msg = sum(cpu for _pid, _rss, cpu in w["worker_rss"]) / w["sent"] * 1e6
+            kind = "CPU time only"
+        else:
+            per_msg = w["workers"] / w["rate"] * 1e6 if w["rate"] else 0
+            kind = "wall time incl. waits"
         print(f"  py-spy raw stacks: {w['profile']}")
-        print(f"  py-spy, one worker, {samples} samples (wall time incl. waits; ≈ {per_msg:.0f} µs/message/worker):")
+        print(f"  py-spy, one worker, {samples} samples ({kind}; ≈ {per_msg:.0f} µs/message/worker):")
         for label, count in totals.most_common():
             print(f"    {label:45} {100 * count / samples:5.1f} %  ≈ {per_msg * count / samples:6.0f} µs/msg")
+
+
+def report_stages(campaign, count, tmp):
+    """The cost of each stage of one message, measured in this process against a sink of its own."""
+    from _sendbench import free_port, start, stop
+    from _sendstages import stage_costs
+    from django.conf import settings
+
+    port = free_port()
+    sink = start(["/usr/sbin/smtp-sink", "-u", "nobody", f"127.0.0.1:{port}", "1000"], f"{tmp}/sink-stages.log")
+    try:
+        time.sleep(0.5)
+        settings.EMAIL_PORT = port
+        costs = stage_costs(campaign, count)
+    finally:
+        stop(sink)
+    print(f"\nper message, stage by stage ({count:,} messages, this process, one core):")
+    for label, cpu, wall in costs:
+        print(f"  {label:60} {cpu:6.0f} µs CPU" + (f", {wall:6.0f} µs wall" if wall is not None else ""))
 
 
 def main():
@@ -368,6 +393,8 @@ def main():
     parser.add_argument("--reference-sessions", type=int, default=20)
     parser.add_argument("--rss-only", type=int, default=0, help="stop each run after this many messages")
     parser.add_argument("--profile-seconds", type=int, default=0, help="py-spy one worker for this long")
+    parser.add_argument("--profile-cpu", action="store_true", help="py-spy samples CPU time only (not waits)")
+    parser.add_argument("--stages", type=int, default=3000, help="time each stage over this many messages (0: no)")
     ARGS = args = parser.parse_args()
 
     db_url = with_database(args.database_url, args.bench_db)
@@ -418,6 +445,8 @@ def main():
             )
             for result in results:
                 report(result, reference_rate)
+            if args.stages:
+                report_stages(results[0]["campaign"], args.stages, tmp)
             best = max(results, key=lambda r: r["rate"])
             print(
                 f"\nbest: workers {best['workers']}, batch {best['batch']}: {best['rate']:,.0f} msgs/s, ratio "
