@@ -79,35 +79,74 @@ def claim(campaign_id, limit, lease_seconds, now=None, token=None):
 class SentMarks:
     """Records accepted messages one by one, at once: the moment after which a message must never be sent again.
 
-    One UPDATE by primary key per message. On PostgreSQL a prepared statement on psycopg's own cursor (Django's
-    cursor wrapper and client-side binding would cost more than the statement itself); elsewhere Django's cursor.
-    Use as a context manager around a batch.
+    One UPDATE by primary key per message. On PostgreSQL a statement prepared once per session and run through
+    libpq itself: neither parsed nor planned again, and no Python cursor machinery (psycopg's cursor would not
+    prepare it: Django turns psycopg's automatic preparing off); elsewhere Django's cursor. Use as a context manager
+    around a batch.
     """
+
+    NAME = b"wn_mark_sent"
 
     def __init__(self):
         self.sql = (
             f"UPDATE {_table()} SET status = %s, sent_at = %s, smtp_code = %s, claim = NULL, lease_expires_at = NULL "
             "WHERE id = %s"
         )
-        self.cursor = None
+        self.cursor = self.pgconn = None
 
     def __enter__(self):
         if connection.vendor == "postgresql":
-            import psycopg  # only on PostgreSQL: the driver is optional
-
             connection.ensure_connection()
-            self.cursor = psycopg.Cursor(connection.connection)
-            self.prepare = {"prepare": True}
+            self.pgconn = connection.connection.pgconn
+            self.encoding = connection.connection.info.encoding
         else:
             self.cursor = connection.cursor()
-            self.prepare = {}
         return self
 
     def mark_sent(self, delivery_id, code, now=None):
-        self.cursor.execute(self.sql, (DeliveryStatus.SENT, now or timezone.now(), code, delivery_id), **self.prepare)
+        now = now or timezone.now()
+        if self.pgconn is None:
+            self.cursor.execute(self.sql, (DeliveryStatus.SENT, now, code, delivery_id))
+            return
+        values = [
+            b"%d" % DeliveryStatus.SENT,
+            now.isoformat().encode("ascii"),
+            None if code is None else b"%d" % code,
+            b"%d" % delivery_id,
+        ]
+        result = self.pgconn.exec_prepared(self.NAME, values)
+        if result.status != _COMMAND_OK:
+            # Not prepared in this session yet (a new connection, or a pooler that moved us to another server
+            # connection): prepare it and run it once more.
+            if result.error_field(_SQLSTATE) != b"26000":
+                _raise_from(result, self.encoding)
+            self._prepare()
+            result = self.pgconn.exec_prepared(self.NAME, values)
+            if result.status != _COMMAND_OK:
+                _raise_from(result, self.encoding)
+
+    def _prepare(self):
+        sql = self.sql.replace("%s", "$1", 1).replace("%s", "$2", 1).replace("%s", "$3", 1).replace("%s", "$4", 1)
+        result = self.pgconn.prepare(self.NAME, sql.encode())
+        if result.status != _COMMAND_OK:
+            _raise_from(result, self.encoding)
 
     def __exit__(self, *exc_info):
-        self.cursor.close()
+        if self.cursor is not None:
+            self.cursor.close()
+
+
+_COMMAND_OK = 1  # psycopg.pq.ExecStatus.COMMAND_OK
+_SQLSTATE = ord("C")  # psycopg.pq.DiagnosticField.SQLSTATE
+
+
+def _raise_from(result, encoding):
+    """The psycopg error of a failed libpq result, raised as Django's database error of that kind."""
+    import psycopg  # only on PostgreSQL: the driver is optional
+
+    error = psycopg.errors.error_from_result(result, encoding=encoding)
+    with connection.wrap_database_errors:
+        raise error
 
 
 def mark_skipped(ids, reason):
