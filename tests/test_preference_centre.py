@@ -410,3 +410,9 @@ def test_the_page_reads_the_same_number_of_queries_whatever_the_topics_and_field
         Group.objects.create(name=f"Topic {n}", public=True, description=f"About {n}")
         Field.objects.create(key=f"extra_{n}", label=f"Extra {n}", editable_by_subscriber=True)
     assert queries() == before
+
+
+def test_the_page_wears_the_sites_base_template(client, audience, settings):
+    settings.WAGTAIL_NEWSLETTER = {**settings.WAGTAIL_NEWSLETTER, "BASE_TEMPLATE": "base.html"}  # the example site's
+    html = client.get(page_url(delivery_to(make_reader()))).content.decode()
+    assert 'class="site-header"' in html and "Your newsletter preferences" in html
