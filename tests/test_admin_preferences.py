@@ -131,3 +131,10 @@ def test_the_subscribers_history_shows_their_preference_changes(admin_client, ch
     assert "Preference page: Paused" in page and "3 months" in page
     assert "Preference page: Unsubscribed" in page and "I get too many emails" in page
     assert "Spring" in page  # the campaign whose mail the link came from
+
+
+def test_the_subscribers_page_says_until_when_they_paused(admin_client, changes):
+    edit = reverse("wagtailsnippets_wagtail_newsletter_subscriber:edit", args=[changes["people"][0].pk])
+    assert "Paused by the subscriber until" in admin_client.get(edit).content.decode()
+    Subscriber.objects.filter(pk=changes["people"][0].pk).update(paused_until=timezone.now())  # over
+    assert "Paused by the subscriber until" not in admin_client.get(edit).content.decode()

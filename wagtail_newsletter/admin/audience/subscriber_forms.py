@@ -13,6 +13,7 @@ from wagtail.admin.widgets import AdminDateInput
 
 from ...audience.fields import InvalidValue, clean_text, coerce_field_value, normalise_email
 from ...audience.models import Field, Subscriber, Suppression
+from ...audience.preferences import is_paused
 
 CUSTOM_PREFIX = "custom__"
 
@@ -120,6 +121,8 @@ class StatusHistoryPanel(Panel):
             context = super().get_context_data(parent_context)
             subscriber = self.instance
             context["subscriber"] = subscriber
+            # A pause the subscriber chose on their preference page: campaigns planned until then leave them out.
+            context["paused_until"] = subscriber.paused_until if subscriber and is_paused(subscriber) else None
             if subscriber is not None and subscriber.pk:
                 context["events"] = subscriber.status_events.select_related("actor")[:200]
                 context["consents"] = subscriber.consents.select_related("form")[:50]
