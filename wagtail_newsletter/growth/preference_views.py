@@ -30,7 +30,7 @@ DONE = {
         else ""
     ),
     "resumed": lambda visit: _("Your pause has ended: you will receive our next newsletters."),
-    "unsubscribed": lambda visit: _("You are unsubscribed. Thank you for telling us why."),
+    "unsubscribed": lambda visit: _("You are unsubscribed. Thank you for having read us."),
 }
 
 
