@@ -187,8 +187,9 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["campaign", "status", "id"], name="wn_delivery_work"),
             models.Index(fields=["claim"], name="wn_delivery_claim", condition=Q(claim__isnull=False)),
-            # A subscriber's history, and follow-ups to newcomers, look deliveries up by subscriber.
-            models.Index(fields=["subscriber"], name="wn_delivery_subscriber"),
+            # A subscriber's history, follow-ups to newcomers and segments look deliveries up by subscriber (and
+            # campaign); with the id in the key, segments' probes never read the table.
+            models.Index(fields=["subscriber", "campaign", "id"], name="wn_delivery_by_subscriber"),
         ]
 
     def __str__(self):
