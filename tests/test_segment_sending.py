@@ -83,3 +83,12 @@ def test_segment_is_evaluated_when_planning(audience):
     Subscriber.objects.filter(email="dan@example.org").update(data={"city": "Lyon"})
     plan_deliveries(campaign)
     assert _planned(campaign) == {"ann@example.org", "cat@example.org", "dan@example.org"}
+
+
+def test_segment_without_conditions_is_everybody_even_beside_another(audience):
+    people, news, lyon = audience
+    everybody = Segment.objects.create(name="Everybody", conditions={})
+    campaign = Campaign.objects.create(name="All", all_subscribers=False)
+    set_campaign_segments(campaign, [lyon.pk, everybody.pk])
+    plan_deliveries(campaign)
+    assert _planned(campaign) == {"ann@example.org", "bob@example.org", "cat@example.org", "dan@example.org"}

@@ -33,6 +33,8 @@ from ..track.models import Activity, LinkActivity
 from .conditions import CUSTOM_PREFIX, Catalogue, field_kind
 
 NOTHING = Q(pk__in=[])
+# Not ``Q()``: an empty Q vanishes when OR-ed with others (several segments of one campaign).
+EVERYBODY = Q(pk__isnull=False)
 
 
 class Context:
@@ -51,7 +53,7 @@ class Context:
 def segment_q(conditions, now=None, catalogue=None):
     """The ``Q`` matching the subscribers of validated ``conditions`` (``{}``: everybody)."""
     if not conditions:
-        return Q()
+        return EVERYBODY
     return node_q(conditions, Context(now, catalogue))
 
 
