@@ -65,3 +65,21 @@ def test_a_failed_mark_raises_a_database_error_and_changes_nothing(archive):
         marks.mark_sent(delivery.pk, -1)  # smtp_code is a positive integer column (a CHECK constraint)
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.CLAIMED and delivery.smtp_code is None
+
+
+@pytest.mark.django_db
+def test_marks_work_inside_a_transaction(archive):
+    """A worker's batch may run inside a transaction (as here, the test's): preparing must not rely on an error,
+    which would abort it."""
+    first, second = claimed_deliveries(archive, 2)
+    if connection.vendor == "postgresql":  # as on a new connection
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+        claims._PREPARED.discard(connection.connection)
+    with claims.SentMarks() as marks:
+        marks.mark_sent(first.pk, 250)
+    if connection.vendor == "postgresql":  # forgotten, but the session has it: not prepared twice
+        claims._PREPARED.discard(connection.connection)
+    with claims.SentMarks() as marks:
+        marks.mark_sent(second.pk, 250)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}

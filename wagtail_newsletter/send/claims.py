@@ -8,6 +8,7 @@ worker died) are claimed again like queued ones.
 
 import datetime
 import secrets
+import weakref
 from typing import NamedTuple
 
 from django.db import connection, transaction
@@ -97,8 +98,11 @@ class SentMarks:
     def __enter__(self):
         if connection.vendor == "postgresql":
             connection.ensure_connection()
-            self.pgconn = connection.connection.pgconn
-            self.encoding = connection.connection.info.encoding
+            raw = connection.connection
+            self.pgconn, self.encoding = raw.pgconn, raw.info.encoding
+            if raw not in _PREPARED:  # asked, not found out by an error: inside a transaction that would abort it
+                self._prepare()
+                _PREPARED.add(raw)
         else:
             self.cursor = connection.cursor()
         return self
@@ -116,9 +120,9 @@ class SentMarks:
         ]
         result = self.pgconn.exec_prepared(self.NAME, values)
         if result.status != _COMMAND_OK:
-            # Not prepared in this session yet (a new connection, or a pooler that moved us to another server
-            # connection): prepare it and run it once more.
-            if result.error_field(_SQLSTATE) != b"26000":
+            # A pooler that moved us to a server session without the statement: prepare it there and run it once
+            # more (outside a transaction only: inside one, the error has aborted it).
+            if result.error_field(_SQLSTATE) != b"26000" or self.pgconn.transaction_status != _IDLE:
                 _raise_from(result, self.encoding)
             self._prepare()
             result = self.pgconn.exec_prepared(self.NAME, values)
@@ -126,6 +130,9 @@ class SentMarks:
                 _raise_from(result, self.encoding)
 
     def _prepare(self):
+        found = self.pgconn.exec_params(b"SELECT 1 FROM pg_prepared_statements WHERE name = $1", [self.NAME])
+        if found.status == _TUPLES_OK and found.ntuples:  # this session has it already: preparing again would fail
+            return
         sql = self.sql.replace("%s", "$1", 1).replace("%s", "$2", 1).replace("%s", "$3", 1).replace("%s", "$4", 1)
         result = self.pgconn.prepare(self.NAME, sql.encode())
         if result.status != _COMMAND_OK:
@@ -136,8 +143,10 @@ class SentMarks:
             self.cursor.close()
 
 
-_COMMAND_OK = 1  # psycopg.pq.ExecStatus.COMMAND_OK
+_COMMAND_OK, _TUPLES_OK = 1, 2  # psycopg.pq.ExecStatus
 _SQLSTATE = ord("C")  # psycopg.pq.DiagnosticField.SQLSTATE
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
+_PREPARED = weakref.WeakSet()  # the psycopg connections whose session has the statement
 
 
 def _raise_from(result, encoding):
