@@ -69,10 +69,21 @@ def _keyed_states(purpose):
         if len(_STATES) > 32:  # keys changed (tests override them): don't grow forever
             _STATES.clear()
         states = _STATES[purpose, keys] = tuple(
-            hmac.new(hashlib.sha256(f"wagtail_newsletter.link.{purpose}:{key}".encode()).digest(), digestmod="sha256")
+            _fast_state(
+                hmac.new(
+                    hashlib.sha256(f"wagtail_newsletter.link.{purpose}:{key}".encode()).digest(), digestmod="sha256"
+                )
+            )
             for key in keys
         )
     return states
+
+
+def _fast_state(state):
+    """OpenSSL's own HMAC object inside ``hmac.HMAC`` when there is one: copying it skips the Python wrapper (a
+    third of the cost of a token; a message signs two dozen). Same copy/update/hexdigest, same digests."""
+    inner = getattr(state, "_hmac", None)
+    return inner if inner is not None and hasattr(inner, "copy") else state
 
 
 class LinkSigner:

@@ -135,8 +135,13 @@ def _with_pixel_slot(segments):
 
 
 def _plan(segments):
+    """(literals with empty slots, ((name, default, positions), …) per variable, ((position, link index), …))."""
     literals = [s if isinstance(s, str) else "" for s in segments]
-    variable_slots = tuple((i, s.name, s.default) for i, s in enumerate(segments) if isinstance(s, VariableSlot))
+    variables = {}  # grouped, so that personalise converts (escapes) each variable once per message
+    for i, s in enumerate(segments):
+        if isinstance(s, VariableSlot):
+            variables.setdefault((s.name, s.default), []).append(i)
+    variable_slots = tuple((name, default, tuple(positions)) for (name, default), positions in variables.items())
     link_slots = tuple((i, s.index) for i, s in enumerate(segments) if isinstance(s, LinkSlot))
     return literals, variable_slots, link_slots
 

@@ -76,13 +76,11 @@ def _one_line(value):
 def _fill_pieces(plan, values, link_urls, convert):
     literals, variable_slots, link_slots = plan
     parts = literals.copy()
-    converted = {}  # a variable used many times is converted (escaped) once
-    for position, name, default in variable_slots:
-        text = converted.get((name, default))
-        if text is None:
-            value = _text(values.get(name))
-            text = converted[name, default] = convert(value if value.strip() else default)
-        parts[position] = text
+    for name, default, positions in variable_slots:  # a variable used many times is converted (escaped) once
+        value = _text(values.get(name))
+        text = convert(value if value.strip() else default)
+        for position in positions:
+            parts[position] = text
     for position, index in link_slots:
         parts[position] = link_urls[index]
     return parts

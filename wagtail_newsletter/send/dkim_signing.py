@@ -38,6 +38,9 @@ SIGNED_HEADERS = (
 )
 KEY_BITS = 2048
 _LINE = 76  # folding width of the DKIM-Signature header
+# Placeholders in the folded DKIM-Signature template (characters no tag value can hold).
+_STAMP = "\x00"
+_BODY_HASH = "\x01" * 44  # base64 of a SHA-256 digest
 _SELECTOR = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
 
 
@@ -127,6 +130,7 @@ class DkimSigner:
         # Most header fields are the same in every message of a campaign (From, List-Id, Content-Type…): their name
         # and canonical form are computed once.
         self._fields = {}
+        self._unsigned = {}
 
     def sign(self, header_lines, body, timestamp=None):
         """The ``DKIM-Signature: …`` field (folded, ending in CRLF) to put before ``header_lines``.
@@ -148,18 +152,9 @@ class DkimSigner:
             raise ValueError("a DKIM-signed message needs a From header")
         names.append("from")  # oversigned: no further From may be added
         body_hash = base64.b64encode(hashlib.sha256(canonical_body(body)).digest()).decode("ascii")
-        stamp = int(time.time()) if timestamp is None else int(timestamp)
-        tags = [
-            "v=1",
-            "a=rsa-sha256",
-            "c=relaxed/simple",
-            f"d={self.domain}",
-            f"s={self.selector}",
-            f"t={stamp}",
-            "h=" + ":".join(names),
-            f"bh={body_hash}",
-        ]
-        unsigned = _fold_tags(tags) + ";\r\n b="
+        stamp = str(int(time.time()) if timestamp is None else int(timestamp))
+        unsigned = self._unsigned_field(names, len(stamp)).replace(_STAMP * len(stamp), stamp, 1)
+        unsigned = unsigned.replace(_BODY_HASH, body_hash, 1)
         canonical.append(canonical_header(unsigned.encode("ascii"))[:-2])  # no CRLF after the signature field
         signature = self._key.sign(b"".join(canonical), self._padding, self._hash)
         encoded = base64.b64encode(signature).decode("ascii")
@@ -168,6 +163,26 @@ class DkimSigner:
         pieces = [encoded[:first]] + [encoded[i : i + _LINE - 1] for i in range(first, len(encoded), _LINE - 1)]
         return (unsigned + "\r\n ".join(pieces) + "\r\n").encode("ascii")
 
+    def _unsigned_field(self, names, stamp_length):
+        """``DKIM-Signature: v=1; …; b=`` folded, with placeholders for t= and bh=: folding depends only on their
+        lengths (bh= has always 44), so it is done once per list of signed header names."""
+        key = (tuple(names), stamp_length)
+        field = self._unsigned.get(key)
+        if field is None:
+            tags = [
+                "v=1",
+                "a=rsa-sha256",
+                "c=relaxed/simple",
+                f"d={self.domain}",
+                f"s={self.selector}",
+                "t=" + _STAMP * stamp_length,
+                "h=" + ":".join(names),
+                "bh=" + _BODY_HASH,
+            ]
+            if len(self._unsigned) >= 64:
+                self._unsigned.clear()
+            field = self._unsigned[key] = _fold_tags(tags) + ";\r\n b="
+        return field
 
     def _field(self, line):
         """(lower-case name, canonical form) of a header field, remembered for the fields messages share."""

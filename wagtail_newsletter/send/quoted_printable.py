@@ -102,33 +102,34 @@ class QuotedPrintableCache:
         encoded = [stable.get(piece) for piece in pieces]
         missing = [index for index, value in enumerate(encoded) if value is None]
         if missing:
-            texts = [pieces[index] for index in missing]
-            for index, text, value in zip(missing, texts, self._encode_values(texts), strict=True):
-                encoded[index] = value
-                self._remember(text, value)
+            texts = list(dict.fromkeys([pieces[index] for index in missing]))  # an address repeats in a message
+            new = dict(zip(texts, self._encode_values(texts), strict=True))
+            for index in missing:
+                encoded[index] = new[pieces[index]]
+            young, limit = self.pieces_young, self.limit
+            for text, value in new.items():
+                # Seen in two messages: part of the newsletter, kept (within the limit); in one (a URL with a token,
+                # an address): kept until the young dict fills. Inline: it runs for every URL of every message.
+                if young.pop(text, None) is None:
+                    if len(young) >= limit:
+                        young.clear()
+                    young[text] = value
+                elif len(stable) < limit:
+                    stable[text] = value
         body = b"".join(encoded)
         return body[:-3] if body.endswith(b"=\r\n") else body
 
     def _encode_values(self, texts):
         """Each text encoded, followed by a soft line break unless it is empty or ends a line."""
-        if all("\n" not in text and "\r" not in text and not text.endswith((" ", "\t")) for text in texts):
+        joined = "\0".join(texts) + "\0"  # one search for all: no line ends, no whitespace at the end of a text
+        if "\n" not in joined and "\r" not in joined and " \0" not in joined and "\t\0" not in joined:
             values = _qp_urls(texts)  # one pass for all: most are URLs and names
-        else:
-            values = [self._encode_text(text) for text in texts]
+            return [value + b"=\r\n" if text else value for text, value in zip(texts, values, strict=True)]
+        values = [self._encode_text(text) for text in texts]
         return [
             value if not text or text[-1] == "\n" else value + b"=\r\n"
             for text, value in zip(texts, values, strict=True)
         ]
-
-    def _remember(self, text, value):
-        """Seen twice: part of the newsletter, kept (within the limit); seen once: kept until the young dict fills."""
-        if self.pieces_young.pop(text, None) is not None:
-            if len(self.pieces_cache) < self.limit:
-                self.pieces_cache[text] = value
-            return
-        if len(self.pieces_young) >= self.limit:
-            self.pieces_young.clear()
-        self.pieces_young[text] = value
 
     @staticmethod
     def _encode_text(text):
