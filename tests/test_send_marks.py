@@ -83,3 +83,34 @@ def test_marks_work_inside_a_transaction(archive):
     with claims.SentMarks() as marks:
         marks.mark_sent(second.pk, 250)
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
+
+
+class ForgetfulPooler:
+    """libpq as seen through a pooler that keeps no prepared statements (PgBouncer < 1.21, transaction mode): every
+    statement may land on another server session, so what was prepared is gone when it runs."""
+
+    def __init__(self, pgconn):
+        self.pgconn = pgconn
+
+    def exec_prepared(self, name, values):
+        self.pgconn.exec_(b"DEALLOCATE ALL")
+        return self.pgconn.exec_prepared(name, values)
+
+    def __getattr__(self, name):
+        return getattr(self.pgconn, name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_marks_fall_back_to_plain_statements_behind_a_pooler_that_loses_them(archive):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements: PostgreSQL only")
+    first, second = claimed_deliveries(archive, 2)
+    with claims.SentMarks() as marks:
+        marks.pgconn = ForgetfulPooler(marks.pgconn)
+        marks.mark_sent(first.pk, 250)
+        assert marks.plain
+        marks.mark_sent(second.pk, 250)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.SENT}
+    with claims.SentMarks() as marks:  # the connection stays on plain statements
+        assert marks.plain
+    claims._UNPREPARED.discard(connection.connection)

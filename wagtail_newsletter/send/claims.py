@@ -7,6 +7,7 @@ worker died) are claimed again like queued ones.
 """
 
 import datetime
+import logging
 import secrets
 import weakref
 from typing import NamedTuple
@@ -16,6 +17,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from .models import Delivery, DeliveryStatus, Event, EventKind
+
+logger = logging.getLogger(__name__)
 
 _RECIPIENT_FIELDS = (
     "id",
@@ -94,13 +97,16 @@ class SentMarks:
             "WHERE id = %s"
         )
         self.cursor = self.pgconn = None
+        self.plain = False
 
     def __enter__(self):
         if connection.vendor == "postgresql":
             connection.ensure_connection()
             raw = connection.connection
             self.pgconn, self.encoding = raw.pgconn, raw.info.encoding
-            if raw not in _PREPARED:  # asked, not found out by an error: inside a transaction that would abort it
+            self.plain = raw in _UNPREPARED
+            # Asked, not found out by an error: inside a transaction, that would abort it.
+            if not self.plain and raw not in _PREPARED:
                 self._prepare()
                 _PREPARED.add(raw)
         else:
@@ -118,6 +124,11 @@ class SentMarks:
             None if code is None else b"%d" % code,
             b"%d" % delivery_id,
         ]
+        if self.plain:
+            result = self.pgconn.exec_params(self._numbered_sql(), values)
+            if result.status != _COMMAND_OK:
+                _raise_from(result, self.encoding)
+            return
         result = self.pgconn.exec_prepared(self.NAME, values)
         if result.status != _COMMAND_OK:
             # A pooler that moved us to a server session without the statement: prepare it there and run it once
@@ -126,15 +137,24 @@ class SentMarks:
                 _raise_from(result, self.encoding)
             self._prepare()
             result = self.pgconn.exec_prepared(self.NAME, values)
+            if result.status != _COMMAND_OK and result.error_field(_SQLSTATE) == b"26000":
+                # Lost again at once: a pooler that keeps no prepared statements (PgBouncer before 1.21 in
+                # transaction mode). Plain statements for this connection from now on.
+                _UNPREPARED.add(connection.connection)
+                self.plain = True
+                result = self.pgconn.exec_params(self._numbered_sql(), values)
             if result.status != _COMMAND_OK:
                 _raise_from(result, self.encoding)
+
+    def _numbered_sql(self):
+        sql = self.sql.replace("%s", "$1", 1).replace("%s", "$2", 1).replace("%s", "$3", 1).replace("%s", "$4", 1)
+        return sql.encode()
 
     def _prepare(self):
         found = self.pgconn.exec_params(b"SELECT 1 FROM pg_prepared_statements WHERE name = $1", [self.NAME])
         if found.status == _TUPLES_OK and found.ntuples:  # this session has it already: preparing again would fail
             return
-        sql = self.sql.replace("%s", "$1", 1).replace("%s", "$2", 1).replace("%s", "$3", 1).replace("%s", "$4", 1)
-        result = self.pgconn.prepare(self.NAME, sql.encode())
+        result = self.pgconn.prepare(self.NAME, self._numbered_sql())
         if result.status != _COMMAND_OK:
             _raise_from(result, self.encoding)
 
@@ -147,6 +167,7 @@ _COMMAND_OK, _TUPLES_OK = 1, 2  # psycopg.pq.ExecStatus
 _SQLSTATE = ord("C")  # psycopg.pq.DiagnosticField.SQLSTATE
 _IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
 _PREPARED = weakref.WeakSet()  # the psycopg connections whose session has the statement
+_UNPREPARED = weakref.WeakSet()  # those behind a pooler that loses it
 
 
 def _raise_from(result, encoding):
@@ -183,9 +204,21 @@ class Bounce(NamedTuple):
     detail: str
 
 
+# What a refusal does to the subscriber (bounced at once, soft bounces counted, the campaign paused when receivers block
+# the sender) is decided on the deliverability floor, which reads the receiver's answer as it reads returned mail; it
+# hands the send loop its handler (``AppConfig.ready``). Without one, each refusal is only its bounce event.
+_refusal_handler = None
+
+
+def set_refusal_handler(handler):
+    """``handler(bounces)``: record the refusals of a batch (their events and effects) inside its transaction."""
+    global _refusal_handler
+    _refusal_handler = handler
+
+
 def record_outcomes(outcomes, bounces=()):
     """Write retries and failures of a batch in one UPDATE (``outcomes`` are Delivery objects with the fields set),
-    and the bounce events of the failures in one INSERT, in the same transaction."""
+    and the bounces of the failures, in the same transaction."""
     if not outcomes and not bounces:
         return
     with transaction.atomic():
@@ -196,20 +229,31 @@ def record_outcomes(outcomes, bounces=()):
                 batch_size=len(outcomes),
             )
         if bounces:
-            now = timezone.now()
-            Event.objects.bulk_create(
-                [
-                    Event(
-                        campaign_id=bounce.campaign_id,
-                        delivery_id=bounce.delivery_id,
-                        kind=EventKind.HARD_BOUNCE if bounce.hard else EventKind.SOFT_BOUNCE,
-                        at=now,
-                        detail=bounce.detail[:500],
-                    )
-                    for bounce in bounces
-                ],
-                batch_size=1000,
+            _record_bounces(bounces)
+
+
+def _record_bounces(bounces):
+    if _refusal_handler is not None:
+        try:
+            with transaction.atomic():
+                _refusal_handler(bounces)
+            return
+        except Exception:  # noqa: BLE001 (the outcomes must be written whatever the effects do: else a resend)
+            logger.exception("refusal effects failed; recording the bounce events only")
+    now = timezone.now()
+    Event.objects.bulk_create(
+        [
+            Event(
+                campaign_id=bounce.campaign_id,
+                delivery_id=bounce.delivery_id,
+                kind=EventKind.HARD_BOUNCE if bounce.hard else EventKind.SOFT_BOUNCE,
+                at=now,
+                detail=bounce.detail[:500],
             )
+            for bounce in bounces
+        ],
+        batch_size=1000,
+    )
 
 
 def pending_exists(campaign_id):
