@@ -144,6 +144,37 @@ def test_bounces_and_complaints_of_a_real_send(archive, smtp_server, settings, e
     } - {dead, angry}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_refusals_at_smtp_time_have_the_effects_of_bounces(archive, smtp_server, settings, editor):
+    settings.WAGTAIL_NEWSLETTER = {**settings.WAGTAIL_NEWSLETTER, "SEND_CONCURRENCY": 1}
+    subscribers = make_subscribers(5)
+    dead, full, spam = (s.email for s in subscribers[:3])
+    answers = {
+        dead: f"550 5.1.1 <{dead}>: Recipient address rejected: User unknown in virtual mailbox table",
+        full: "552 Mailbox full",
+        spam: "550 Message rejected as spam by Content Filtering",  # no 5.7.x code: the words say it
+    }
+    smtp_server.rcpt_answer = answers.get
+    campaign = campaigns.create_campaign(make_newsletter(archive), editor)
+    campaigns.send_now(campaign, editor)
+    deliveries = {d.subscriber.email: d for d in Delivery.objects.filter(campaign=campaign).select_related("subscriber")}
+    # The dead address is bounced at once, with the relay's answer in its history.
+    assert status_of(dead) == Status.BOUNCED
+    history = StatusEvent.objects.get(subscriber__email=dead)
+    assert history.source == Source.BOUNCE and "User unknown" in history.note and campaign.name in history.note
+    assert kinds(deliveries[dead]) == [EventKind.HARD_BOUNCE]
+    # A full mailbox is a soft bounce: counted, not yet bounced.
+    assert status_of(full) == Status.SUBSCRIBED
+    assert kinds(deliveries[full]) == [EventKind.SOFT_BOUNCE]
+    # Refused as spam: the sender is blocked, not the subscriber; the campaign pauses and says why.
+    assert status_of(spam) == Status.SUBSCRIBED
+    assert kinds(deliveries[spam]) == [EventKind.POLICY_BOUNCE]
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.PAUSED and campaign.pause_cause == PauseCause.POLICY
+    assert "not at fault" in campaign.status_note
+    assert not StatusEvent.objects.filter(subscriber__email__in=[full, spam]).exists()
+
+
 # --- finding the delivery ---------------------------------------------------------------------------------------------
 
 

@@ -31,6 +31,10 @@ class WagtailNewsletterConfig(AppConfig):
 
         planner.set_segment_audience(segments.campaign_segment_audience)  # campaigns to or without segments
         campaigns.add_send_check(guards.send_check)  # the audience's recent bounce and complaint rates
+        from .deliverability import refusals
+        from .send import claims
+
+        claims.set_refusal_handler(refusals.apply_refusals)  # a refusal at SMTP time has a bounce's effects
         from .growth import conversions
 
         conversions.connect()  # a click's conversion cookie (track's link_followed), form goals (post_save)

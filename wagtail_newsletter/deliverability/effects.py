@@ -7,6 +7,7 @@ delivery and of the same class (a DSN, then the ESP's webhook of the same bounce
 locked and an event of that kind already there means "already recorded".
 """
 
+import time
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -106,13 +107,14 @@ def apply_verdict(verdict, *, at=None, delivery=None):
     return apply_verdicts([(verdict, delivery)], at=at)[0]
 
 
-def apply_verdicts(pairs, *, at=None):
+def apply_verdicts(pairs, *, at=None, guard_interval=0):
     """``apply_verdict`` for a batch of (verdict, delivery or None): one Effect each, in order, in a few statements
     whatever the batch's size — the deliveries locked together, their events found and written in one query each,
     each kind of status change made once, the guards checked once per campaign.
 
     Within a batch a complaint outranks a bounce of the same subscriber (it is what keeps a person from being mailed
-    again), then hard bounces, then soft ones."""
+    again), then hard bounces, then soft ones. ``guard_interval``: seconds during which a campaign whose rates were
+    checked by this process is not checked again (for the send loop's refusals, batch after batch)."""
     at = at or timezone.now()
     effects = [None] * len(pairs)
     candidates = []
@@ -129,7 +131,7 @@ def apply_verdicts(pairs, *, at=None):
     for cls in (COMPLAINT, HARD, SOFT, TRANSIENT, POLICY):
         if by_class[cls]:
             APPLY[cls](by_class[cls])
-    _check_guards(by_class[COMPLAINT] + by_class[HARD])
+    _check_guards(by_class[COMPLAINT] + by_class[HARD], guard_interval)
     for item in returns:
         effects[item.index] = Effect(*_ids(item.delivery), str(item.outcome)[:200])
     return effects
@@ -278,14 +280,21 @@ def _complaint(returns):
 APPLY = {HARD: _hard, SOFT: _soft, TRANSIENT: _transient, POLICY: _policy, COMPLAINT: _complaint}
 
 
-def _check_guards(returns):
-    """After hard bounces and complaints, each campaign still sending checks its own rates once; the last of its
-    returns says so when that paused it."""
+_guards_checked = {}  # campaign id -> time.monotonic() of this process's last check
+
+
+def _check_guards(returns, interval=0):
+    """After hard bounces and complaints, each campaign still sending checks its own rates once (not again within
+    ``interval`` seconds); the last of its returns says so when that paused it."""
     last_of_campaign = {}
     for item in returns:
         if item.delivery.campaign.status == CampaignStatus.SENDING:
             last_of_campaign[item.delivery.campaign_id] = item
+    now = time.monotonic()
     for campaign_id, item in last_of_campaign.items():
+        if interval and now - _guards_checked.get(campaign_id, -interval) < interval:
+            continue
+        _guards_checked[campaign_id] = now
         crossed = guards.campaign_crossing(campaign_id)
         if crossed is not None and pause_campaign(campaign_id, crossed.cause, crossed.message):
             item.outcome = _("%(outcome)s; campaign paused (%(cause)s)") % {"outcome": item.outcome,
