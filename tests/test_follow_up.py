@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from wagtail_newsletter.audience.models import Status, Subscriber
 from wagtail_newsletter.growth import follow_ups
+from wagtail_newsletter.growth.segments import Segment, segment_ids
 from wagtail_newsletter.send import campaigns
 from wagtail_newsletter.send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus, FollowUp
 from wagtail_newsletter.send.planner import plan_deliveries
@@ -150,6 +151,28 @@ def test_a_follow_up_goes_through_the_wizard(sender_client, original):
     assert draft.status == CampaignStatus.SENDING and draft.name == "Spring, again" and draft.recipient_count == 3
     assert planned(draft) == EXPECTED[FollowUp.NON_OPENERS]
     assert "did not open it" in sender_client.get(campaigns_url("detail", draft.pk)).content.decode()  # its page
+
+
+def test_segments_narrow_a_follow_up_and_leave_people_out(sender_client, original, admin_user):
+    """Of the non-openers (cid, gil, ida), only those of "c or g", without "cid": gil, counted and planned."""
+    starts = {"or": [{"field": "email", "op": "starts_with", "value": "c"},
+                     {"field": "email", "op": "starts_with", "value": "g"}]}  # fmt: skip
+    c_or_g = Segment.objects.create(name="C or G", conditions=starts)
+    cid = Segment.objects.create(name="Cid", conditions={"field": "email", "op": "is", "value": "cid@example.net"})
+    draft = follow_ups.create_follow_up(original, FollowUp.NON_OPENERS, admin_user)
+    step1 = campaigns_url("send_recipients", draft.pk)
+    assert 'name="include_segments"' in sender_client.get(step1).content.decode()
+    both = {"name": "Again", "include_segments": [cid.pk], "exclude_segments": [cid.pk]}
+    assert "both chosen and excepted" in sender_client.post(step1, both).content.decode()
+    assert segment_ids(draft) == ([], [])  # refused: nothing stored
+    response = sender_client.post(step1, {"name": "Again", "include_segments": [c_or_g.pk],
+                                          "exclude_segments": [cid.pk]})  # fmt: skip
+    assert response.status_code == 302
+    assert segment_ids(draft) == ([c_or_g.pk], [cid.pk])
+    assert campaigns.count_recipients_of(draft) == 1
+    assert f'value="{c_or_g.pk}"' in sender_client.get(step1).content.decode()
+    campaigns.start(draft, campaigns.compile_campaign(draft))
+    assert planned(draft) == ["gil"]
 
 
 def test_the_follow_up_page_folds_the_latest_events_first(sender_client, original):

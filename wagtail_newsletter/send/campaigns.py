@@ -19,7 +19,13 @@ from ..conf import newsletter_settings
 from . import credits, dispatch
 from .models import Campaign, CampaignStatus, Delivery, DeliveryStatus, PauseCause
 from .outgoing import sender_of
-from .planner import campaign_recipients, count_recipients, plan_deliveries, recipients  # noqa: F401 (public face)
+from .planner import (  # noqa: F401 (public face)
+    campaign_recipients,
+    count_recipients,
+    narrowed,
+    plan_deliveries,
+    recipients,
+)
 from .sender_domains import sender_domain_problem
 
 logger = logging.getLogger(__name__)

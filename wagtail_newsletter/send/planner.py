@@ -56,11 +56,11 @@ def set_segment_audience(audience_of):
 
 def campaign_recipients(campaign):
     """Who ``campaign`` goes to if it starts now: its groups, or its part of an earlier campaign's audience."""
+    include_q, exclude_q = _segment_audience(campaign) if _segment_audience else (None, None)
     if campaign.follow_up:
         if _follow_up_recipients is None:
             raise ImproperlyConfigured("wagtail_newsletter is not ready: its AppConfig.ready() sets the follow-ups")
-        return _follow_up_recipients(campaign)
-    include_q, exclude_q = _segment_audience(campaign) if _segment_audience else (None, None)
+        return narrowed(_follow_up_recipients(campaign), include_q, exclude_q)
     return recipients(
         campaign.all_subscribers,
         list(campaign.include_groups.values_list("pk", flat=True)),
@@ -68,6 +68,16 @@ def campaign_recipients(campaign):
         include_q=include_q,
         exclude_q=exclude_q,
     )
+
+
+def narrowed(subscribers, only_q=None, exclude_q=None):
+    """A follow-up's audience narrowed by its segments: only the people of ``only_q``, without those of
+    ``exclude_q`` (still one query)."""
+    if only_q is not None:
+        subscribers = subscribers.filter(only_q)
+    if exclude_q is not None:
+        subscribers = subscribers.exclude(exclude_q)
+    return subscribers
 
 
 def count_recipients(all_subscribers, include_group_ids=(), exclude_group_ids=(), include_q=None, exclude_q=None):

@@ -13,6 +13,7 @@ from wagtail.models import Page, get_page_models
 
 from ...audience.models import Group, Status
 from ...compose.models import NewsletterPageMixin
+from ...growth import follow_ups
 from ...growth.segments import Segment, segment_ids, segments_q, set_campaign_segments
 from ...send import campaigns as lifecycle
 
@@ -182,29 +183,54 @@ class RecipientsForm(forms.Form):
 
 
 class FollowUpRecipientsForm(forms.Form):
-    """Step 1 of a follow-up: its audience is fixed (part of the earlier campaign's); only the name is chosen."""
+    """Step 1 of a follow-up: its audience is part of the earlier campaign's; the name is chosen, and segments may
+    narrow it (only their people) or leave people out."""
 
     name = RecipientsForm.base_fields["name"]
+    include_segments = forms.ModelMultipleChoiceField(
+        queryset=Segment.objects.all(),
+        required=False,
+        widget=NamedCheckboxes,
+        label=gettext_lazy("Only people in segments"),
+        help_text=gettext_lazy("Of the follow-up's audience, only those in one of these segments get it."),
+    )
+    exclude_segments = RecipientsForm.base_fields["exclude_segments"]
 
     def __init__(self, *args, campaign, **kwargs):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
         self.recipient_count = None
+        for name in ("include_segments", "exclude_segments"):
+            self.fields[name].widget.group_label = self.fields[name].label
 
     @classmethod
     def initial_for(cls, campaign):
-        return {"name": campaign.name}
+        include, exclude = segment_ids(campaign)
+        return {"name": campaign.name, "include_segments": include, "exclude_segments": exclude}
 
     def clean(self):
         data = super().clean()
-        self.recipient_count = lifecycle.count_recipients_of(self.campaign)
+        if self.errors:
+            return data
+        only = [s.pk for s in data["include_segments"]]
+        left_out = [s.pk for s in data["exclude_segments"]]
+        if set(only) & set(left_out):
+            self.add_error("exclude_segments", _("A segment can't be both chosen and excepted."))
+            return data
+        audience = follow_ups.follow_up_recipients(self.campaign)
+        self.recipient_count = lifecycle.narrowed(
+            audience, segments_q(only) if only else None, segments_q(left_out) if left_out else None
+        ).count()
         if not self.recipient_count:
             raise forms.ValidationError(_("Nobody would get this follow-up: no subscribed person matches."))
         return data
 
     def save(self, campaign):
-        if campaign.name != self.cleaned_data["name"]:
-            campaign.name = self.cleaned_data["name"]
+        data = self.cleaned_data
+        set_campaign_segments(campaign, [s.pk for s in data["include_segments"]],
+                              [s.pk for s in data["exclude_segments"]])  # fmt: skip
+        if campaign.name != data["name"]:
+            campaign.name = data["name"]
             campaign.save(update_fields=["name"])
 
 
