@@ -168,3 +168,16 @@ def test_goals_are_a_snippet_with_their_conversion_counts(admin_client, campaign
     # The same page and trigger twice: refused with an error, nothing added.
     response = admin_client.post(add, {"name": "Again", "page": page.pk, "trigger": Goal.FORM, "active": "on"})
     assert response.status_code == 200 and not Goal.objects.filter(name="Again").exists()
+
+
+def test_the_reports_listing_counts_each_campaign_s_conversions(admin_client, campaign):
+    other = make_campaign(name="No conversions", status="sent")
+    index = reverse("newsletter_reports:index")
+
+    def listed(ordering):
+        export = admin_client.get(index + f"?export=csv&ordering={ordering}")
+        rows = csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode()))
+        return [(row["Campaign"], row["Conversions"]) for row in rows]
+
+    assert listed("-conversions") == [(campaign.name, "2"), (other.name, "0")]
+    assert listed("conversions") == [(other.name, "0"), (campaign.name, "2")]  # sorted in the database

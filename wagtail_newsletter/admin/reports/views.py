@@ -331,6 +331,7 @@ class CampaignReportsView(ReportView):
         RateColumn("click_rate", label=gettext_lazy("Click rate")),
         RateColumn("unsubscribe_rate", label=gettext_lazy("Unsubscribe rate")),
         RateColumn("bounce_rate", label=gettext_lazy("Bounce rate")),
+        NumberColumn("conversions", label=gettext_lazy("Conversions"), sort_key="conversions"),
     ]
     list_export = ["name", "get_status_display", "started_at", "sent_count", *(c.name for c in columns[4:])]
     export_headings = {
@@ -342,6 +343,7 @@ class CampaignReportsView(ReportView):
         "click_rate": gettext_lazy("Click rate"),
         "unsubscribe_rate": gettext_lazy("Unsubscribe rate"),
         "bounce_rate": gettext_lazy("Bounce rate"),
+        "conversions": gettext_lazy("Conversions"),
     }
     export_filename = "campaign-reports"
 
@@ -351,7 +353,7 @@ class CampaignReportsView(ReportView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_base_queryset(self):
-        return with_rates(Campaign.objects.exclude(status__in=NOT_SENT))
+        return audience.with_conversions(with_rates(Campaign.objects.exclude(status__in=NOT_SENT)))
 
 
 class ReportsMenuItem(MenuItem):
