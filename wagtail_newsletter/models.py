@@ -28,6 +28,7 @@ from .send.models import (  # noqa: F401
     Agent,
     Campaign,
     CampaignStatus,
+    CampaignTranslation,
     CreditAccount,
     CreditEntry,
     Delivery,

@@ -130,6 +130,11 @@ class Campaign(models.Model):
     hold_until = models.DateTimeField(null=True, blank=True, editable=False)
     # Milliseconds each worker waits between messages; grows when the relay throttles, shrinks again on success.
     throttle_ms = models.PositiveIntegerField(default=0, editable=False)
+    # Subscribers whose language has a translation of the newsletter that isn't published get the default language
+    # (the editor's choice in the send wizard); otherwise such a translation keeps the campaign from starting.
+    translation_fallback = models.BooleanField(
+        _("send the default language instead of unpublished translations"), default=False
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -177,6 +182,9 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    # The translation this recipient gets (a language code of the campaign's CampaignTranslation rows), set by the
+    # planner; "" is the campaign's own language. A database default too: bulk INSERTs elsewhere may leave it out.
+    language = models.CharField(_("language"), max_length=10, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("delivery")
@@ -194,6 +202,33 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.campaign_id}/{self.subscriber_id}: {self.get_status_display()}"
+
+
+class CampaignTranslation(models.Model):
+    """A translation of a campaign's newsletter page, compiled once when the campaign starts.
+
+    ``link_offset``: its links are numbered after those of the campaign's own compiled email and of the translations
+    before it, so a click token's link index names one link of one language and the click redirect needs no lookup.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(_("language"), max_length=10)
+    page = models.ForeignKey("wagtailcore.Page", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revision = models.ForeignKey(
+        "wagtailcore.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    compiled = models.JSONField(editable=False)
+    link_offset = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("campaign translation")
+        verbose_name_plural = _("campaign translations")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "language"], name="wagtail_newsletter_translation_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.campaign_id}/{self.language}"
 
 
 class EventKind(models.IntegerChoices):
