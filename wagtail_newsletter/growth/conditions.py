@@ -18,7 +18,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 MAX_DEPTH = 8
 MAX_NODES = 200
@@ -332,7 +332,7 @@ def register_behaviour(behaviour):
 
 
 for _behaviour in (
-    Behaviour("received", gettext_lazy("received")),
+    Behaviour("received", pgettext_lazy("segment behaviour", "received")),
     Behaviour("opened", gettext_lazy("opened")),
     Behaviour("not_opened", gettext_lazy("received but did not open")),
     Behaviour("clicked", gettext_lazy("clicked a link in")),
