@@ -27,6 +27,7 @@ from .planner import (  # noqa: F401 (public face)
     recipients,
 )
 from .sender_domains import sender_domain_problem
+from .translations import compile_translations, language_plan, translation_problems
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +153,8 @@ def check_can_send(campaign, user=None, compiled=None, count=None):
         problems.append(str(error))
     else:
         problems += [check.message for check in preflight(compiled) if check.level == ERROR]
+    languages = language_plan(campaign, lambda: campaign_recipients(campaign))
+    problems += translation_problems(languages, campaign.translation_fallback)
     count = count_recipients_of(campaign) if count is None else count
     if not count:
         problems.append(_("No subscriber matches the chosen recipients."))
@@ -195,6 +198,7 @@ def start(campaign, compiled, user=None):
     """Inside a transaction holding the campaign's lock: freeze, plan, charge, mark sending, kick after commit."""
     campaign.compiled = compiled.to_dict()
     campaign.subject = compiled.source("subject")[:255] or campaign.subject  # variables written back as tags
+    compile_translations(campaign, compiled)  # each published translation once; the planner then reads them
     campaign.recipient_count = plan_deliveries(campaign)
     if not campaign.recipient_count:
         raise CampaignError(_("No subscriber matches the chosen recipients."))

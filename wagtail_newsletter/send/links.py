@@ -13,7 +13,7 @@ from django.db.models.signals import post_delete, post_save
 
 from ..compose.compiled import CompiledEmail
 from ..tokens import LinkSigner
-from .models import Campaign
+from .models import Campaign, CampaignTranslation
 
 _PLACEHOLDER = "TOKEN"
 
@@ -48,10 +48,13 @@ class CampaignLinks:
     needs ``campaign_id`` (it is signed into the tokens). Web versions and previews pass ``track_opens=False``.
     """
 
-    def __init__(self, base_url, tracking=True, track_opens=False, campaign_id=None):
+    def __init__(self, base_url, tracking=True, track_opens=False, campaign_id=None, link_offset=0):
         if (tracking or track_opens) and campaign_id is None:
             raise ValueError("tracked links need the campaign id")
         self.campaign_id = campaign_id
+        # A translation's links are numbered after the campaign's own (send.translations): its click tokens carry
+        # the index in the campaign's whole link table.
+        self.link_offset = link_offset
         self.unsubscribe = _prefix(base_url, "unsubscribe")
         self.preferences = _prefix(base_url, "preferences")
         # Preference tokens carry their day of issue (they expire: PREFERENCES_LINK_DAYS), the same for a batch.
@@ -68,10 +71,11 @@ class CampaignLinks:
         self.open_signer = LinkSigner("open")
 
     @classmethod
-    def of(cls, campaign, base_url, track_opens=None):
-        """The links of ``campaign`` as its settings say (``track_opens=False``: never a pixel, as in web versions)."""
+    def of(cls, campaign, base_url, track_opens=None, link_offset=0):
+        """The links of ``campaign`` as its settings say (``track_opens=False``: never a pixel, as in web versions);
+        ``link_offset``: that of the translation they are for."""
         opens = campaign.track_opens if track_opens is None else track_opens
-        return cls(base_url, campaign.tracking_enabled, opens, campaign.pk)
+        return cls(base_url, campaign.tracking_enabled, opens, campaign.pk, link_offset)
 
     def for_delivery(self, delivery_id):
         return DeliveryLinks(self, delivery_id)
@@ -146,7 +150,8 @@ class DeliveryLinks:
         if not campaign_links.tracking or not is_web(final_url):
             return final_url
         start, end = campaign_links.click
-        token = campaign_links.click_signer.sign(self.delivery_id, link_index, campaign_links.campaign_id)
+        index = link_index + campaign_links.link_offset
+        token = campaign_links.click_signer.sign(self.delivery_id, index, campaign_links.campaign_id)
         return start + token + end
 
     def click_urls(self, links):
@@ -155,7 +160,9 @@ class DeliveryLinks:
         if not campaign_links.tracking:
             return [link.final_url for link in links]
         tracked = [link.index for link in links if is_web(link.final_url)]
-        tokens = iter(campaign_links.click_signer.sign_many(self.delivery_id, tracked, campaign_links.campaign_id))
+        offset = campaign_links.link_offset
+        signed = [index + offset for index in tracked] if offset else tracked
+        tokens = iter(campaign_links.click_signer.sign_many(self.delivery_id, signed, campaign_links.campaign_id))
         start, end = campaign_links.click
         tracked = set(tracked)
         return [start + next(tokens) + end if link.index in tracked else link.final_url for link in links]
@@ -192,12 +199,77 @@ def compiled_for_campaign_id(campaign_id):
     return _remember(campaign_id, data) if data else None
 
 
+# Translations by (campaign id, language): (CompiledEmail, link offset); whole link tables by campaign id.
+_TRANSLATED = {}
+_LINK_TABLES = {}
+
+
+def compiled_for(campaign, language):
+    """(CompiledEmail, link offset) of ``campaign`` in ``language`` (a Delivery's): its translation when it was
+    compiled in that language, else its own compiled email with offset 0. (None, 0) before it started."""
+    if language:
+        key = (campaign.pk, language)
+        found = _TRANSLATED.get(key)
+        if found is None:
+            row = CampaignTranslation.objects.filter(campaign=campaign, language=language).values_list(
+                "compiled", "link_offset"
+            )
+            row = row.first()
+            if row is not None:
+                if len(_TRANSLATED) >= _MAX_CACHED:
+                    _TRANSLATED.clear()
+                found = _TRANSLATED[key] = (CompiledEmail.from_dict(row[0]), row[1])
+        if found is not None:
+            return found
+    return campaign_compiled(campaign), 0
+
+
+def link_table(campaign_id):
+    """The campaign's whole link table: the final URL of each link index its click tokens may carry (its own
+    links, then each translation's from its offset), None where there is none; None when it has not started.
+    Cached per process: two queries the first time."""
+    table = _LINK_TABLES.get(campaign_id)
+    if table is not None:
+        return table
+    compiled = compiled_for_campaign_id(campaign_id)
+    if compiled is None:
+        return None
+    urls = [link.final_url for link in compiled.links]
+    for data, offset in CampaignTranslation.objects.filter(campaign_id=campaign_id).values_list(
+        "compiled", "link_offset"
+    ):
+        translated = data.get("links", ())
+        urls.extend([None] * (offset + len(translated) - len(urls)))
+        for index, _original, final_url, _label in translated:
+            urls[offset + index] = final_url
+    if len(_LINK_TABLES) >= _MAX_CACHED:
+        _LINK_TABLES.clear()
+    table = _LINK_TABLES[campaign_id] = tuple(urls)
+    return table
+
+
+def translated_links(campaign):
+    """[(language, Link, index in the campaign's link table)] of every translation of a started campaign (reports)."""
+    rows = []
+    for language, data, offset in CampaignTranslation.objects.filter(campaign=campaign).values_list(
+        "language", "compiled", "link_offset"
+    ):
+        for link in CompiledEmail.from_dict(data).links:
+            rows.append((language, link, offset + link.index))
+    return rows
+
+
 def forget_compiled(campaign_id=None):
-    """Drop one campaign's cached CompiledEmail, or all (tests)."""
+    """Drop one campaign's cached CompiledEmail and translations, or all (tests)."""
     if campaign_id is None:
         _COMPILED.clear()
+        _TRANSLATED.clear()
+        _LINK_TABLES.clear()
     else:
         _COMPILED.pop(campaign_id, None)
+        _LINK_TABLES.pop(campaign_id, None)
+        for key in [key for key in _TRANSLATED if key[0] == campaign_id]:
+            _TRANSLATED.pop(key, None)
 
 
 def _campaign_changed(sender, instance, **kwargs):
@@ -206,3 +278,11 @@ def _campaign_changed(sender, instance, **kwargs):
 
 post_save.connect(_campaign_changed, sender=Campaign, dispatch_uid="wagtail_newsletter.send.links.compiled")
 post_delete.connect(_campaign_changed, sender=Campaign, dispatch_uid="wagtail_newsletter.send.links.compiled.del")
+
+
+def _translation_changed(sender, instance, **kwargs):
+    forget_compiled(instance.campaign_id)
+
+
+post_save.connect(_translation_changed, sender=CampaignTranslation, dispatch_uid="wagtail_newsletter.links.tr")
+post_delete.connect(_translation_changed, sender=CampaignTranslation, dispatch_uid="wagtail_newsletter.links.tr.del")

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from ..audience.models import Membership, Status, Subscriber
 from .models import Delivery, DeliveryStatus
+from .translations import language_expression, planned_languages
 
 
 def recipients(all_subscribers, include_group_ids=(), exclude_group_ids=(), include_q=None, exclude_q=None):
@@ -89,15 +90,18 @@ def count_recipients(all_subscribers, include_group_ids=(), exclude_group_ids=()
 def plan_deliveries(campaign):
     """Create a queued Delivery per recipient of ``campaign`` in one statement; return how many were created.
 
-    Idempotent: the unique (campaign, subscriber) constraint makes a second run add only newcomers.
+    Idempotent: the unique (campaign, subscriber) constraint makes a second run add only newcomers. Each delivery's
+    language is the translation its subscriber reads (one the campaign was compiled in), else "" (the default).
     """
-    query = campaign_recipients(campaign).order_by().values(recipient_id=F("pk")).query
+    language = language_expression(planned_languages(campaign))
+    query = campaign_recipients(campaign).order_by().values(recipient_id=F("pk"), recipient_language=language).query
     select_sql, params = query.sql_with_params()
     table = connection.ops.quote_name(Delivery._meta.db_table)
     # "WHERE true" keeps SQLite from reading "ON CONFLICT" as a join constraint of the SELECT.
     sql = (
-        f"INSERT INTO {table} (campaign_id, subscriber_id, status, attempts, error) "
-        f"SELECT %s, recipient.recipient_id, %s, 0, '' FROM ({select_sql}) recipient WHERE true "
+        f"INSERT INTO {table} (campaign_id, subscriber_id, status, attempts, error, language) "
+        "SELECT %s, recipient.recipient_id, %s, 0, '', recipient.recipient_language "
+        f"FROM ({select_sql}) recipient WHERE true "
         "ON CONFLICT (campaign_id, subscriber_id) DO NOTHING"
     )
     with connection.cursor() as cursor:

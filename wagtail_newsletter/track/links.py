@@ -9,7 +9,7 @@ personalised for the delivery's subscriber, exactly as ``personalise`` fills it 
 from django.urls import reverse
 
 from ..compose.personalise import personalise
-from ..send.links import CampaignLinks, campaign_compiled, compiled_for_campaign_id, is_web
+from ..send.links import CampaignLinks, compiled_for, compiled_for_campaign_id, is_web, link_table
 from ..tokens import InvalidToken, LinkSigner
 from .events import record_hit
 from .models import EventKind
@@ -40,14 +40,20 @@ def read_token(purpose, token, count):
 
 
 def link_target(campaign_id, index):
-    """The web URL at ``index`` of the campaign's link table (cached per process), or None."""
+    """The web URL at ``index`` of the campaign's link table (cached per process), or None. A translated mail's
+    links have their own indexes in that table (``send.links.link_table``), signed into its click tokens with the
+    delivery: a token made for a French delivery names a French link and no other."""
     compiled = compiled_for_campaign_id(campaign_id)
-    if compiled is None or index >= len(compiled.links):
+    if compiled is None:
         return None
-    link = compiled.links[index]
-    if link.index != index or not is_web(link.final_url):
+    if index < len(compiled.links):  # the campaign's own language: no query once cached
+        url = compiled.links[index].final_url
+    else:
+        table = link_table(campaign_id)
+        url = table[index] if table is not None and index < len(table) else None
+    if url is None or not is_web(url):
         return None
-    return link.final_url
+    return url
 
 
 def click(token, request=None):
@@ -85,10 +91,11 @@ def web_version(token):
     if delivery is None:
         return None
     campaign = delivery.campaign
-    compiled = campaign_compiled(campaign)
+    compiled, offset = compiled_for(campaign, delivery.language)  # the translation the subscriber was sent
     if compiled is None:
         return None
     subscriber = live_subscriber(delivery)
     # Its links are tracked like the mail's (clicks count), but it has no pixel: reading it is not an open.
-    links = CampaignLinks.of(campaign, compiled.base_url, track_opens=False).for_delivery(delivery.pk)
+    links = CampaignLinks.of(campaign, compiled.base_url, track_opens=False, link_offset=offset)
+    links = links.for_delivery(delivery.pk)
     return personalise(compiled, subscriber if subscriber is not None else _NOBODY, links=links)

@@ -35,6 +35,7 @@ from ..send.pauses import guard_pause
 from ..send.wizard import campaign_breadcrumbs, url
 from . import audience, charts, click_map
 from .exports import export_links, follow_up_links, link_clickers_url
+from .languages import language_report
 from .preferences import campaign_summary
 
 POLL_INTERVAL_MS = 5000
@@ -237,6 +238,7 @@ class CampaignReportView(CampaignObjectMixin, WagtailAdminTemplateMixin, Templat
             preference_summary=campaign_summary(campaign),  # what its readers did on their preference pages
         )
         context.update(audience.audience_context(campaign))  # readers and conversions: not part of the live poll
+        context["languages"] = language_report(campaign)  # sends, opens and clicks per translation
         return context
 
 

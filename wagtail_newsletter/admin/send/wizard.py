@@ -32,6 +32,7 @@ from ...send.sender_domains import sender_domain_checks
 from ..compose.pages import is_newsletter_page, no_revision_message
 from ..permissions import can_send
 from .campaign_forms import ChecksForm, FollowUpRecipientsForm, RecipientsForm, ScheduleForm, newsletter_pages
+from .languages import language_rows, set_fallback
 
 NAMESPACE = "newsletter_campaigns"
 SESSION_KEY = "wagtail_newsletter_send_wizard"
@@ -295,12 +296,15 @@ class ChecksView(WizardStepMixin, FormView):
         context = super().get_context_data(**kwargs)
         checks, problems = self.evaluation
         newer = self.page and self.page.latest_revision_id != self.campaign.revision_id
-        context.update(checks=checks, problems=problems, newer_revision=newer)
+        context.update(checks=checks, problems=problems, newer_revision=newer, languages=language_rows(self.campaign))
         return context
 
     def post(self, request, *args, **kwargs):
         if "use_latest_revision" in request.POST:  # the button next to the "changed since" warning
             return self.use_latest_revision()
+        if "set_translation_fallback" in request.POST:  # the languages table's checkbox
+            set_fallback(self.campaign, request.POST.get("translation_fallback") == "1")
+            return redirect(url("send_checks", self.campaign.pk))
         return super().post(request, *args, **kwargs)
 
     def use_latest_revision(self):
@@ -365,6 +369,7 @@ class ConfirmView(WizardStepMixin, TemplateView):
             excluded=[] if self.campaign.follow_up else list(self.campaign.exclude_groups.all()),
             **campaign_segments(self.campaign),
             follow_up_audience=follow_ups.describe(self.campaign) if self.campaign.follow_up else "",
+            languages=language_rows(self.campaign),
             submit_button_label=_("Schedule") if self.when else _("Send now"),
             submit_button_active_label=_("Starting…"),
         )

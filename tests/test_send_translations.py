@@ -1,0 +1,172 @@
+"""One campaign, every subscriber's language: planning, compiling once per translation, the checks before sending,
+and a real send (aiosmtpd) of an English newsletter with a French translation."""
+
+from unittest import mock
+
+import pytest
+from wagtail.models import Locale
+
+from wagtail_newsletter.audience.models import Status, Subscriber
+from wagtail_newsletter.send import campaigns, translations
+from wagtail_newsletter.send.models import CampaignTranslation, Delivery
+from wagtail_newsletter.send.planner import plan_deliveries
+
+from .compose_editor_fixtures import make_newsletter
+
+FRENCH_BODY = [
+    {
+        "type": "heading",
+        "value": {"text": 'Bonjour {{ first_name|default:"à vous" }}', "level": "1", "alignment": "left"},
+    },
+    {
+        "type": "rich_text",
+        "value": {"text": '<p>Lisez <a href="https://example.org/fr/printemps/">nos nouvelles</a>.</p>'},
+    },
+    {
+        "type": "footer",
+        "value": {"address": "1 rue Principale", "text": "", "unsubscribe_label": "", "web_version_label": ""},
+    },
+]
+
+
+@pytest.fixture(name="i18n")
+def i18n_fixture(settings):
+    settings.WAGTAIL_I18N_ENABLED = True
+    Locale.objects.get_or_create(language_code="en")
+    return settings
+
+
+def translate(page, code, publish=True, **fields):
+    """``page`` copied into locale ``code`` with core ``copy_for_translation`` (the archive copied as an alias),
+    changed by ``fields``, published unless told not to."""
+    locale, _created = Locale.objects.get_or_create(language_code=code)
+    copy = page.copy_for_translation(locale, copy_parents=True)
+    for name, value in fields.items():
+        setattr(copy, name, value)
+    copy.save()
+    revision = copy.save_revision()
+    if publish:
+        revision.publish()
+    copy.refresh_from_db()
+    return copy
+
+
+def french(page, publish=True):
+    return translate(
+        page, "fr", publish=publish, title="Nouvelles du printemps", subject="Nouvelles pour {{ first_name }}",
+        body=FRENCH_BODY,
+    )  # fmt: skip
+
+
+def make_readers(languages):
+    """One subscriber per language code given (e.g. ["fr", "fr-CA", "", "de"])."""
+    Subscriber.objects.bulk_create(
+        [
+            Subscriber(email=f"reader{i}@example.net", first_name=f"R{i}", language=code, status=Status.SUBSCRIBED)
+            for i, code in enumerate(languages)
+        ]
+    )
+    return list(Subscriber.objects.order_by("pk"))
+
+
+@pytest.mark.django_db
+def test_planner_gives_each_delivery_its_translation_or_the_default(archive, i18n):
+    page = make_newsletter(archive)
+    french(page)
+    subscribers = make_readers(["fr", "FR-ca", "en", "", "de", "fr"])
+    campaign = campaigns.create_campaign(page)
+    campaigns.set_audience(campaign, True)
+    compiled = campaigns.compile_campaign(campaign)
+    translations.compile_translations(campaign, compiled)
+
+    assert plan_deliveries(campaign) == 6
+
+    languages = dict(Delivery.objects.filter(campaign=campaign).values_list("subscriber_id", "language"))
+    assert [languages[s.pk] for s in subscribers] == ["fr", "fr", "", "", "", "fr"]
+
+
+@pytest.mark.django_db
+def test_without_i18n_everybody_gets_the_page_and_nothing_is_compiled_twice(archive, settings):
+    settings.WAGTAIL_I18N_ENABLED = False
+    page = make_newsletter(archive)
+    french(page)
+    make_readers(["fr", "en"])
+    campaign = campaigns.create_campaign(page)
+    campaigns.set_audience(campaign, True)
+
+    assert campaigns.check_can_send(campaign) == []
+    campaigns.send_now(campaign)
+
+    assert not CampaignTranslation.objects.filter(campaign=campaign).exists()
+    assert set(Delivery.objects.filter(campaign=campaign).values_list("language", flat=True)) == {""}
+
+
+@pytest.mark.django_db
+def test_each_translation_is_compiled_once_whatever_the_number_of_recipients(archive, i18n, monkeypatch):
+    page = make_newsletter(archive)
+    french(page)
+    translate(page, "de", title="Frühlingsnachrichten")
+    make_readers(["fr"] * 30 + ["de"] * 20 + ["en"] * 10)
+    campaign = campaigns.create_campaign(page)
+    campaigns.set_audience(campaign, True)
+    monkeypatch.setattr(campaigns.dispatch, "kick_on_commit", lambda *args: None)  # plan only; nothing sent here
+    calls = []
+    real_compile = translations.compile_page
+    monkeypatch.setattr(translations, "compile_page", lambda revision: calls.append(revision) or real_compile(revision))
+
+    campaign = campaigns.send_now(campaign)
+
+    assert len(calls) == 2  # French and German, once each; English is the campaign's own compile
+    stored = {row.language: row for row in CampaignTranslation.objects.filter(campaign=campaign)}
+    assert set(stored) == {"de", "fr"}
+    # The links of each translation follow the campaign's own and the translations before it.
+    own_links = len(campaign.compiled["links"])
+    assert stored["de"].link_offset == own_links
+    assert stored["fr"].link_offset == own_links + len(stored["de"].compiled["links"])
+    assert translations.delivery_language_counts(campaign) == {"": 10, "de": 20, "fr": 30}
+
+
+@pytest.mark.django_db
+def test_an_unpublished_translation_keeps_the_campaign_from_starting_unless_the_default_is_chosen(archive, i18n):
+    page = make_newsletter(archive)
+    french(page, publish=False)
+    make_readers(["fr", "fr", "en"])
+    campaign = campaigns.create_campaign(page)
+    campaigns.set_audience(campaign, True)
+
+    plan = translations.language_plan(campaign, campaigns.campaign_recipients(campaign))
+    assert plan.default == "en" and plan.default_count == 1
+    assert [(language.code, language.status, count) for language, count in plan.languages] == [
+        ("fr", translations.UNPUBLISHED, 2)
+    ]
+    problems = campaigns.check_can_send(campaign)
+    assert len(problems) == 1 and "Français" in problems[0]  # WAGTAIL_CONTENT_LANGUAGES names it
+    with pytest.raises(campaigns.CampaignError):
+        campaigns.send_now(campaign)
+    assert not Delivery.objects.filter(campaign=campaign).exists()
+
+    campaign.translation_fallback = True
+    campaign.save(update_fields=["translation_fallback"])
+    assert campaigns.check_can_send(campaign) == []
+    with mock.patch.object(campaigns.dispatch, "kick_on_commit"):
+        campaigns.send_now(campaign)
+    assert translations.delivery_language_counts(campaign) == {"": 3}  # French readers get English
+
+
+@pytest.mark.django_db
+def test_a_missing_translation_blocks_only_when_someone_reads_that_language(archive, i18n):
+    page = make_newsletter(archive)
+    french(page)
+    Locale.objects.get_or_create(language_code="de")  # a locale of the site, no German translation
+    make_readers(["fr", "en"])
+    campaign = campaigns.create_campaign(page)
+    campaigns.set_audience(campaign, True)
+    assert campaigns.check_can_send(campaign) == []
+
+    Subscriber.objects.create(email="leser@example.net", language="de", status=Status.SUBSCRIBED)
+    plan = translations.language_plan(campaign, campaigns.campaign_recipients(campaign))
+    assert [(language.code, language.status, count) for language, count in plan.languages] == [
+        ("de", translations.MISSING, 1),
+        ("fr", translations.PUBLISHED, 1),
+    ]
+    assert len(campaigns.check_can_send(campaign)) == 1
