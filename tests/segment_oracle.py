@@ -8,6 +8,7 @@ import random
 
 from django.utils import timezone
 
+from tests import segment_oracle_readers as readers
 from wagtail_newsletter.audience.models import Field, Group, Membership, Subscriber
 from wagtail_newsletter.compose.compiled import compile_email
 from wagtail_newsletter.compose.merge_tags import standard_variables
@@ -86,7 +87,7 @@ def generate(seed, subscribers=80, campaigns=6):
     Membership.objects.bulk_create(
         Membership(subscriber=person, group=group) for person in people for group in groups if rng.random() < 0.35
     )
-    sent = []
+    sent, goals = [], readers.make_goals()
     for n in range(campaigns):
         started = NOW - datetime.timedelta(days=5 + 12 * (campaigns - n))
         links = [f"https://example.org/{word}-{n}" for word in rng.sample(["concert", "shop", "news", "Concerts"], 3)]
@@ -109,20 +110,23 @@ def generate(seed, subscribers=80, campaigns=6):
             for p in recipients
         )
         events = []
-        for delivery in Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.SENT):
+        delivered = list(Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.SENT))
+        for delivery in delivered:
             events += _events(rng, delivery, started, len(links))
         Event.objects.bulk_create(events)
-    return {"groups": [g.pk for g in groups], "campaigns": [c.pk for c in sent]}
+        readers.make_conversions(rng, delivered, goals)
+    return {"groups": [g.pk for g in groups], "campaigns": [c.pk for c in sent], "goals": goals}
 
 
 def _events(rng, delivery, sent_at, links):
     """A person's opens and clicks come an hour or more after sending with a browser's agent; machines' with a proxy
     or scanner agent, or within a second (a gateway's pre-fetch). At most two clicks: never a scanner burst."""
-    events = []
+    events, read_with = [], readers.reader(rng)
 
     def add(kind, at, agent=Agent.BROWSER, link=None):
+        values = read_with() if agent == Agent.BROWSER else readers.machine_values(agent)
         events.append(Event(campaign_id=delivery.campaign_id, delivery_id=delivery.pk, kind=kind, at=at, agent=agent,
-                            link=link))  # fmt: skip
+                            link=link, **values))  # fmt: skip
 
     later = sent_at + datetime.timedelta(hours=rng.randint(1, 48))
     roll = rng.random()
@@ -164,7 +168,9 @@ class World:
         self.campaigns = {c["id"]: c for c in Campaign.objects.values("id", "started_at", "follow_up", "compiled")}
         self.deliveries = {d["id"]: d for d in Delivery.objects.values("id", "campaign_id", "subscriber_id", "status")}
         self.opened, self.clicked, self.links, self.bounced, self.hard = set(), set(), set(), set(), set()
-        for e in Event.objects.values("delivery_id", "kind", "at", "agent", "link"):
+        events = list(Event.objects.values("id", "delivery_id", "kind", "at", "agent", "link", *readers.DIMENSIONS))
+        self.readers = readers.ReaderFacts(self.deliveries, self.campaigns, events)
+        for e in events:
             delivery = self.deliveries[e["delivery_id"]]
             key = (delivery["subscriber_id"], delivery["campaign_id"])
             sent = self.campaigns[delivery["campaign_id"]]["started_at"]
@@ -280,6 +286,9 @@ class World:
         def any_in(pairs):
             return any((pk, c) in pairs for c in campaigns)
 
+        reader = self.readers.behaviour(node, pk, campaigns)
+        if reader is not None:
+            return reader
         if kind == "received":
             return any_in(self.received)
         if kind == "opened":
@@ -346,11 +355,11 @@ def random_leaf(rng, ids):
 
 
 def random_behaviour(rng, ids):
+    if rng.random() < 0.3:
+        return readers.random_reader_behaviour(rng, ids, _random_scope(rng, ids))
     kind = rng.choice(["received", "opened", "clicked", "not_opened", "not_clicked", "bounced", "clicked_link",
                        "clicked_link_containing", "unengaged"])  # fmt: skip
-    scope = rng.choice([{}, {"campaign": rng.choice(ids["campaigns"])}, {"last_campaigns": rng.randint(1, 4)},
-                        {"last_days": rng.choice([10, 30, 60, 365])}])  # fmt: skip
-    node = {"behaviour": kind, "scope": scope}
+    node = {"behaviour": kind, "scope": _random_scope(rng, ids)}
     if kind == "clicked_link":
         node["scope"], node["link"] = {"campaign": rng.choice(ids["campaigns"])}, rng.randrange(3)
     elif kind == "clicked_link_containing":
@@ -360,6 +369,11 @@ def random_behaviour(rng, ids):
     elif kind == "unengaged":
         node["scope"] = {"last_campaigns": rng.randint(1, 4)}
     return node
+
+
+def _random_scope(rng, ids):
+    return rng.choice([{}, {"campaign": rng.choice(ids["campaigns"])}, {"last_campaigns": rng.randint(1, 4)},
+                       {"last_days": rng.choice([10, 30, 60, 365])}])  # fmt: skip
 
 
 def random_field(rng):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..audience.models import Subscriber
 from ..send.models import Campaign
+from . import reader_conditions  # noqa: F401  (registers the device, client, country and goal behaviours)
 from .conditions import ConditionError, validate
 from .segment_sql import segment_q
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from ...audience.models import Field, Group, Source, Status
 from ...growth.conditions import BEHAVIOURS, KIND_OPS, OP_LABELS, SUBSCRIBER_FIELDS
+from ...growth.reader_conditions import builder_choices
 from ...send.models import Campaign
 
 CAMPAIGNS_OFFERED = 100
@@ -34,6 +35,7 @@ def catalogue():
             for pk, name, links in campaigns.values_list("pk", "name", "compiled__links")
         ],
         "behaviours": [[b.name, str(b.label), list(b.params), list(b.scopes)] for b in BEHAVIOURS.values()],
+        **builder_choices(),  # devices, and the clients, countries and goals there are
         "text": {
             "and": _("All of these"),
             "or": _("Any of these"),
@@ -54,6 +56,12 @@ def catalogue():
             "hard": _("hard bounces only"),
             "link": _("link"),
             "text": _("text in the address"),
+            "devices": _("Device types"),
+            "clients": _("Mail clients"),
+            "countries": _("Countries"),
+            "goal": _("Goal"),
+            "any_goal": _("any goal"),
+            "none_seen": _("None seen yet"),
             "values_hint": _("comma-separated"),
             "kind": _("Kind of condition"),
             "field_name": _("Field"),

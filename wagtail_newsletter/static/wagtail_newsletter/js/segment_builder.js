@@ -202,6 +202,7 @@
           ? (self.catalogue.campaigns[0] || [0])[0] : 3;
         if (value === 'clicked_link') fresh.link = 0;
         if (value === 'clicked_link_containing') fresh.text = '';
+        if (READER_LISTS[value]) fresh[READER_LISTS[value]] = [];
         Object.keys(node).forEach(function (k) { delete node[k]; });
         Object.assign(node, fresh);
         self.changed(true);
@@ -228,6 +229,14 @@
         function (value) { node.link = Number(value); self.changed(); }, this.t.link));
     } else if (node.behaviour === 'clicked_link_containing') {
       parts.push(input('text', node.text, function (v) { node.text = v; self.changed(); }, this.t.text));
+    } else if (READER_LISTS[node.behaviour]) {
+      parts.push(this.multiple(node, READER_LISTS[node.behaviour]));
+    } else if (node.behaviour === 'converted') {
+      var goals = [['', this.t.any_goal]].concat(this.catalogue.goals);
+      parts.push(select(goals, node.goal === undefined ? '' : node.goal, function (value) {
+        if (value === '') delete node.goal; else node.goal = Number(value);
+        self.changed();
+      }, this.t.goal));
     } else if (node.behaviour === 'bounced') {
       var hard = el('input', { type: 'checkbox', on: { change: function () {
         if (hard.checked) node.hard = true; else delete node.hard; self.changed();
@@ -236,6 +245,28 @@
       parts.push(el('label', {}, [hard, document.createTextNode(' ' + this.t.hard)]));
     }
     return parts;
+  };
+
+  // A list parameter chosen among the catalogue's values (devices: fixed; clients, countries: those seen in the
+  // tracking data); a value the segment already names stays offered even when no longer seen.
+  Builder.prototype.multiple = function (node, key) {
+    var self = this, chosen = node[key] || [], options = this.catalogue[key].slice();
+    chosen.forEach(function (v) {
+      if (!options.some(function (o) { return o[0] === v; })) options.push([v, v]);
+    });
+    if (!options.length) return el('span', { class: 'help-block', text: this.t.none_seen });
+    var list = el('select', { multiple: 'multiple', 'aria-label': this.t[key], 'data-segment-param': key,
+      on: { change: function () {
+        node[key] = Array.prototype.filter.call(list.options, function (o) { return o.selected; })
+          .map(function (o) { return o.value; });
+        self.changed();
+      } } });
+    options.forEach(function (o) {
+      var option = el('option', { value: o[0], text: o[1] });
+      option.selected = chosen.indexOf(o[0]) >= 0;
+      list.appendChild(option);
+    });
+    return list;
   };
 
   Builder.prototype.count = function () {
@@ -273,6 +304,9 @@
     });
     this.sample.hidden = !data.sample.length;
   };
+
+  // The behaviours whose parameter is a list of values, by the parameter's name (growth/reader_conditions.py).
+  var READER_LISTS = { device: 'devices', client: 'clients', country: 'countries' };
 
   function start() {
     document.querySelectorAll('[data-segment-builder]').forEach(function (root) { new Builder(root); });
