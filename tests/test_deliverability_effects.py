@@ -157,7 +157,8 @@ def test_refusals_at_smtp_time_have_the_effects_of_bounces(archive, smtp_server,
     smtp_server.rcpt_answer = answers.get
     campaign = campaigns.create_campaign(make_newsletter(archive), editor)
     campaigns.send_now(campaign, editor)
-    deliveries = {d.subscriber.email: d for d in Delivery.objects.filter(campaign=campaign).select_related("subscriber")}
+    rows = Delivery.objects.filter(campaign=campaign).select_related("subscriber")
+    deliveries = {d.subscriber.email: d for d in rows}
     # The dead address is bounced at once, with the relay's answer in its history.
     assert status_of(dead) == Status.BOUNCED
     history = StatusEvent.objects.get(subscriber__email=dead)

@@ -1,7 +1,6 @@
 """Models of wagtail_newsletter, importable from here whatever the internal layout."""
 
 from .audience.import_job import ImportJob  # noqa: F401
-from .audience.preference_log import PreferenceChange  # noqa: F401
 from .audience.models import (  # noqa: F401
     Consent,
     Field,
@@ -13,6 +12,7 @@ from .audience.models import (  # noqa: F401
     Subscriber,
     Suppression,
 )
+from .audience.preference_log import PreferenceChange  # noqa: F401
 from .audience.subscription_form import SubscriptionForm, SubscriptionFormField  # noqa: F401
 from .compose.models import (  # noqa: F401
     AbstractNewsletterPage,
