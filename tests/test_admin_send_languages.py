@@ -4,6 +4,8 @@ missing or not published, and the editor's choice to send those subscribers the 
 import re
 
 import pytest
+from django.urls import reverse
+from wagtail.models import Locale
 
 from wagtail_newsletter.audience.models import Status, Subscriber
 from wagtail_newsletter.send.models import Campaign, CampaignStatus, Delivery
@@ -43,6 +45,10 @@ def test_checklist_counts_recipients_per_language(sender_client, archive, i18n):
     html = sender_client.get(campaigns_url("send_checks", campaign.pk)).content.decode()
 
     assert language_counts(html) == {"en": (3, "Default language"), "fr": (2, "Published")}
+    # Each language can be previewed and test-sent: its own page's preview and test send.
+    fr_page = page.get_translation(Locale.objects.get(language_code="fr"))
+    assert reverse("newsletter_compose:test_send", args=[fr_page.pk]) in html
+    assert reverse("wagtailadmin_pages:view_draft", args=[fr_page.pk]) in html
     assert "data-translation-fallback" not in html  # nothing to choose: every translation is published
     assert sender_client.post(campaigns_url("send_checks", campaign.pk), {}).status_code == 302
 

@@ -1,17 +1,24 @@
 """One campaign, every subscriber's language: planning, compiling once per translation, the checks before sending,
 and a real send (aiosmtpd) of an English newsletter with a French translation."""
 
+import os
 from unittest import mock
 
 import pytest
+from django.core.management import call_command
+from django.urls import reverse
 from wagtail.models import Locale
 
 from wagtail_newsletter.audience.models import Status, Subscriber
-from wagtail_newsletter.send import campaigns, translations
-from wagtail_newsletter.send.models import CampaignTranslation, Delivery
+from wagtail_newsletter.compose.models import NewsletterPage
+from wagtail_newsletter.send import campaigns, links, translations
+from wagtail_newsletter.send.models import CampaignTranslation, Delivery, Event, EventKind
 from wagtail_newsletter.send.planner import plan_deliveries
+from wagtail_newsletter.tokens import LinkSigner
 
 from .compose_editor_fixtures import make_newsletter
+
+BASE = "http://testserver"
 
 FRENCH_BODY = [
     {
@@ -124,6 +131,8 @@ def test_each_translation_is_compiled_once_whatever_the_number_of_recipients(arc
     assert stored["de"].link_offset == own_links
     assert stored["fr"].link_offset == own_links + len(stored["de"].compiled["links"])
     assert translations.delivery_language_counts(campaign) == {"": 10, "de": 20, "fr": 30}
+    # The page's own language field, copied unchanged into each translation, is that of the translation's locale.
+    assert stored["fr"].compiled["language"] == "fr" and campaign.compiled["language"] == "en"
 
 
 @pytest.mark.django_db
@@ -170,3 +179,80 @@ def test_a_missing_translation_blocks_only_when_someone_reads_that_language(arch
         ("fr", translations.PUBLISHED, 1),
     ]
     assert len(campaigns.check_can_send(campaign)) == 1
+
+
+def started_with_french(archive, monkeypatch, languages=("fr", "en", "fr", "")):
+    """A started (not yet sent) campaign of an English newsletter with a French translation."""
+    page = make_newsletter(archive)
+    french(page)
+    make_readers(list(languages))
+    campaign = campaigns.create_campaign(page)
+    campaigns.set_audience(campaign, True)
+    monkeypatch.setattr(campaigns.dispatch, "kick_on_commit", lambda *args: None)
+    return campaigns.send_now(campaign)
+
+
+def deliveries_in(campaign, language):
+    return list(Delivery.objects.filter(campaign=campaign, language=language).order_by("pk"))
+
+
+@pytest.mark.django_db
+def test_click_on_a_french_mail_redirects_to_the_french_link(archive, i18n, monkeypatch, client):
+    campaign = started_with_french(archive, monkeypatch)
+    fr_delivery, en_delivery = deliveries_in(campaign, "fr")[0], deliveries_in(campaign, "")[0]
+    fr_compiled, offset = links.compiled_for(campaign, "fr")
+    en_compiled, _zero = links.compiled_for(campaign, "")
+    assert offset == len(en_compiled.links)
+
+    fr_urls = links.CampaignLinks.of(campaign, BASE, link_offset=offset).for_delivery(fr_delivery.pk)
+    fr_urls = fr_urls.click_urls(fr_compiled.links)
+    en_urls = links.CampaignLinks.of(campaign, BASE).for_delivery(en_delivery.pk).click_urls(en_compiled.links)
+    fr_index = next(i for i, link in enumerate(fr_compiled.links) if "/fr/printemps/" in link.final_url)
+    en_index = next(i for i, link in enumerate(en_compiled.links) if "/spring/" in link.final_url)
+
+    response = client.get(fr_urls[fr_index].removeprefix(BASE))
+    assert response.status_code == 302 and response["Location"] == fr_compiled.links[fr_index].final_url
+    response = client.get(en_urls[en_index].removeprefix(BASE))
+    assert response.status_code == 302 and response["Location"] == en_compiled.links[en_index].final_url
+    clicks = list(Event.objects.filter(kind=EventKind.CLICK).order_by("pk").values_list("delivery_id", "link"))
+    assert clicks == [(fr_delivery.pk, offset + fr_index), (en_delivery.pk, en_index)]
+
+
+@pytest.mark.django_db
+def test_a_click_token_beyond_every_language_s_links_gets_404_and_writes_nothing(archive, i18n, monkeypatch, client):
+    campaign = started_with_french(archive, monkeypatch)
+    delivery = deliveries_in(campaign, "fr")[0]
+    table = links.link_table(campaign.pk)
+    token = LinkSigner("click").sign(delivery.pk, len(table), campaign.pk)  # signed, but no link has that index
+    assert client.get(reverse("wagtail_newsletter:click", args=[token])).status_code == 404
+    assert not Event.objects.exists()
+
+
+@pytest.mark.django_db
+def test_web_version_shows_the_translation_the_delivery_was_sent(archive, i18n, monkeypatch, client):
+    campaign = started_with_french(archive, monkeypatch)
+    for language, greeting, other in (("fr", "Bonjour", "Hello"), ("", "Hello", "Bonjour")):
+        delivery = deliveries_in(campaign, language)[0]
+        token = LinkSigner("web").sign(delivery.pk)
+        html = client.get(reverse("wagtail_newsletter:web_version", args=[token])).content.decode()
+        assert greeting in html and other not in html
+
+
+@pytest.mark.django_db
+def test_the_demo_sends_its_french_reader_the_french_welcome_issue(i18n, monkeypatch):
+    call_command("setup_demo", stdout=open(os.devnull, "w"))
+    call_command("setup_demo", stdout=open(os.devnull, "w"))  # run again: the same translation, updated
+    newsletter = NewsletterPage.objects.get(title="Welcome issue")
+    french_issue = newsletter.get_translation(Locale.objects.get(language_code="fr")).specific
+    assert french_issue.live and french_issue.subject.startswith("Bienvenue")
+    campaign = campaigns.create_campaign(newsletter)
+    campaigns.set_audience(campaign, True)
+    assert campaigns.check_can_send(campaign) == []
+    monkeypatch.setattr(campaigns.dispatch, "kick_on_commit", lambda *args: None)
+
+    campaign = campaigns.send_now(campaign)
+
+    french_deliveries = Delivery.objects.filter(campaign=campaign, language="fr")
+    assert list(french_deliveries.values_list("subscriber__email", flat=True)) == ["camille@example.com"]
+    compiled, _offset = links.compiled_for(campaign, "fr")
+    assert "Bonjour" in compiled.source("html") and "Bienvenue" in compiled.source("subject")

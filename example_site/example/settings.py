@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
+    "wagtail.contrib.simple_translation",  # "Translate" in a page's menu: core copy_for_translation
+    "wagtail.locales",
     "wagtail.embeds",
     "wagtail.sites",
     "wagtail.users",
@@ -112,6 +114,8 @@ AUTH_PASSWORD_VALIDATORS = []
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("fr", "Français")]
 WAGTAIL_CONTENT_LANGUAGES = LANGUAGES
+# Pages in English and French: one campaign sends each subscriber the translation in their language.
+WAGTAIL_I18N_ENABLED = os.environ.get("WAGTAIL_I18N_ENABLED", "1") == "1"
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 # The example site's own translations (home, outbox, templates/).

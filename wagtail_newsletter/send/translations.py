@@ -140,10 +140,14 @@ def compile_translations(campaign, compiled):
     CampaignTranslation.objects.filter(campaign=campaign).delete()
     offset = len(compiled.links)
     rows = []
+    own = getattr(_page(campaign), "language", None)
     for language in campaign_languages(campaign):
         if language.status != PUBLISHED:
             continue
-        translated = compile_page(language.revision)
+        page = language.revision.as_object()
+        if getattr(page, "language", None) == own:  # copied unchanged from the original: the locale says better
+            page.language = language.code
+        translated = compile_page(page)
         rows.append(
             CampaignTranslation(
                 campaign=campaign,

@@ -8,6 +8,7 @@ import datetime
 from io import BytesIO
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.images import ImageFile
 from django.core.management import call_command
@@ -17,7 +18,7 @@ from django.utils import timezone, translation
 from PIL import Image as PILImage
 from PIL import ImageDraw
 from wagtail.images import get_image_model
-from wagtail.models import Page, Site
+from wagtail.models import Locale, Page, Site
 
 from home.models import HomePage
 from wagtail_newsletter.audience.services import add_to_group, record_status_events
@@ -108,6 +109,7 @@ class Command(BaseCommand):
         self.ensure_admin_user()
         archive = self.ensure_archive(home)
         newsletter = self.ensure_newsletter(archive, home, self.ensure_banner_image())
+        self.ensure_french_issue(newsletter, groups)
         template = self.ensure_template(newsletter)
         return form, home, groups, archive, newsletter, template, self.ensure_sender_domain()
 
@@ -250,6 +252,43 @@ class Command(BaseCommand):
         newsletter.save_revision().publish()
         return newsletter
 
+    def ensure_french_issue(self, newsletter, groups):
+        """The archive and the Welcome issue in French (core ``copy_for_translation``) and a French reader: a
+        campaign of the English issue sends her the French one. Only with WAGTAIL_I18N_ENABLED."""
+        if not getattr(settings, "WAGTAIL_I18N_ENABLED", False):
+            return None
+        locale, _ = Locale.objects.get_or_create(language_code="fr")
+        archive = newsletter.get_parent().specific
+        french_archive = archive.get_translation_or_none(locale)
+        if french_archive is None:  # the archive translated (its own title), the home page copied as an alias
+            french_archive = archive.copy_for_translation(locale, copy_parents=True)
+        french_archive = french_archive.specific
+        if french_archive.alias_of_id is None:
+            french_archive.title = "Archives de la lettre"
+            french_archive.introduction = "Tous les numéros de notre lettre, du plus récent au plus ancien."
+            french_archive.save_revision().publish()
+        french = newsletter.get_translation_or_none(locale)
+        if french is None:
+            french = newsletter.copy_for_translation(locale, copy_parents=True)
+        french = french.specific
+        french.title = "Numéro de bienvenue"
+        french.subject = f"Bienvenue dans les nouvelles de la semaine, {GREETING_FR} !"
+        french.preheader = "Ce que vous recevrez de nous, et quelques lectures de la semaine."
+        french.language = "fr"
+        french.body = french_body(newsletter.body.get_prep_value())
+        french.search_description = "Le premier numéro : de quoi parlent les nouvelles de la semaine."
+        french.save_revision().publish()
+        email, first, last, data = FRENCH_READER
+        if not Subscriber.all_objects.filter(email=email).exists():
+            now = timezone.now()
+            reader = Subscriber.all_objects.create(
+                email=email, first_name=first, last_name=last, language="fr", status=Status.SUBSCRIBED,
+                source=Source.ADMIN, data=data, first_subscribed_at=now,
+            )  # fmt: skip
+            record_status_events([(reader.pk, "", Status.SUBSCRIBED)], Source.ADMIN, note="demo data", when=now)
+            add_to_group([reader.pk], groups["Weekly news"])
+        return french
+
     def ensure_sender_domain(self):
         """The demo sender's domain with a DKIM key, so that campaigns and confirmations are signed (the key is
         kept when run again: a new one would need a new DNS record)."""
@@ -287,6 +326,45 @@ def banner_png(width=1200, height=480):
     output = BytesIO()
     image.save(output, "PNG")
     return output.getvalue()
+
+
+GREETING_FR = '{{ first_name|default:"à vous" }}'
+FRENCH_READER = ("camille@example.com", "Camille", "Claudel", {"city": "Lyon"})
+# The French issue's texts, by the English text of the block they replace (the other blocks stay as copied).
+FRENCH_TEXTS = {
+    "Welcome to the Weekly news": "Bienvenue dans les nouvelles de la semaine",
+    "What's new": "Quoi de neuf",
+    "Coming next": "À venir",
+    "Visit the site": "Visiter le site",
+    "Spring is here.": "Le printemps est là.",
+}
+FRENCH_GREETING = (
+    f"<p>Bonjour {GREETING_FR},</p>"
+    "<p>Merci de votre inscription. Chaque semaine, nous envoyons un court résumé de ce qui s'est passé sur le site "
+    "d'exemple, construit avec <a href=\"https://wagtail.org/fr/\">Wagtail</a>. Ce premier numéro montre ce qu'une "
+    "lettre d'information peut contenir.</p>"
+)
+
+
+def french_body(body):
+    """The Welcome issue's blocks (raw data, block ids kept) with French texts."""
+    body = copy.deepcopy(body)
+
+    def translate(value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, str) and item in FRENCH_TEXTS:
+                    value[key] = FRENCH_TEXTS[item]
+                else:
+                    translate(item)
+        elif isinstance(value, list):
+            for item in value:
+                translate(item)
+
+    translate(body)
+    greeting = next(block for block in body if block["type"] == "rich_text")
+    greeting["value"]["text"] = FRENCH_GREETING
+    return body
 
 
 def rich_text(html):
