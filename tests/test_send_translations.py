@@ -256,3 +256,25 @@ def test_the_demo_sends_its_french_reader_the_french_welcome_issue(i18n, monkeyp
     assert list(french_deliveries.values_list("subscriber__email", flat=True)) == ["camille@example.com"]
     compiled, _offset = links.compiled_for(campaign, "fr")
     assert "Bonjour" in compiled.source("html") and "Bienvenue" in compiled.source("subject")
+
+
+@pytest.mark.django_db
+def test_the_report_lists_each_translation_s_links_by_their_index_in_the_whole_table(archive, i18n, monkeypatch):
+    campaign = started_with_french(archive, monkeypatch)
+    from wagtail_newsletter.track.stats import link_rows
+
+    rows = link_rows(campaign)
+    offset = CampaignTranslation.objects.get(campaign=campaign).link_offset
+    french_rows = [row for row in rows if row.label.startswith("[fr] ")]
+    assert french_rows and all(row.index >= offset for row in french_rows)
+    assert any(row.url == "https://example.org/fr/printemps/" for row in french_rows)
+    assert all(row.index < offset for row in rows if not row.label.startswith("[fr] "))
+
+
+@pytest.mark.django_db
+def test_the_french_archive_lists_the_french_newsletter(archive, i18n):
+    page = make_newsletter(archive)
+    french_page = french(page)
+    french_archive = french_page.get_parent().specific
+    assert [newsletter.pk for newsletter in french_archive.get_newsletters()] == [french_page.pk]
+    assert [newsletter.pk for newsletter in archive.get_newsletters()] == [page.pk]

@@ -198,7 +198,9 @@ def start(campaign, compiled, user=None):
     """Inside a transaction holding the campaign's lock: freeze, plan, charge, mark sending, kick after commit."""
     campaign.compiled = compiled.to_dict()
     campaign.subject = compiled.source("subject")[:255] or campaign.subject  # variables written back as tags
-    compile_translations(campaign, compiled)  # each published translation once; the planner then reads them
+    translated = compile_translations(campaign, compiled)  # each published translation once; the planner reads them
+    if translated:  # so that readers of the campaign know there are more links than its own, without a query
+        campaign.compiled["languages"] = [translation.language for translation in translated]
     campaign.recipient_count = plan_deliveries(campaign)
     if not campaign.recipient_count:
         raise CampaignError(_("No subscriber matches the chosen recipients."))

@@ -12,8 +12,9 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ..compose.links import Link
 from ..send.campaigns import delivery_counts
-from ..send.links import campaign_compiled, is_web
+from ..send.links import campaign_compiled, is_web, translated_links
 from ..send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from .models import AggregationState, CampaignStats, LinkStats, TimelineBucket
 
@@ -197,6 +198,12 @@ def link_rows(campaign):
     """Every web link of the campaign's link table (in its order) with its clicks; 1 query."""
     compiled = campaign_compiled(campaign)
     links = [link for link in compiled.links if is_web(link.final_url)] if compiled else []
+    if (campaign.compiled or {}).get("languages"):  # a campaign sent in several languages: each one's links too
+        links += [
+            Link(index, link.original_url, link.final_url, f"[{language}] {link.label}")
+            for language, link, index in translated_links(campaign)
+            if is_web(link.final_url)
+        ]
     counts = {
         row[0]: row[1:]
         for row in LinkStats.objects.filter(campaign=campaign).values_list(
