@@ -118,16 +118,13 @@ def _delivery_with(node, context, rows):
     return Q(Exists(deliveries))
 
 
-def _read_with(column, values):
-    def compile_behaviour(node, context):
-        return _delivery_with(node, context, Activity.objects.filter(delivery=OuterRef("pk"), **{column: values}))
-
-    return compile_behaviour
+def _read_with(node, context, **filters):
+    """... whose Activity row (only people's hits fill its device, client and country) matches ``filters``."""
+    return _delivery_with(node, context, Activity.objects.filter(delivery=OuterRef("pk"), **filters))
 
 
 def _device_sql(node, context):
-    numbers = [int(DEVICES[name]) for name in node["devices"]]
-    return _read_with("device__in", numbers)(node, context)
+    return _read_with(node, context, device__in=[int(DEVICES[name]) for name in node["devices"]])
 
 
 def _converted_sql(node, context):
@@ -142,11 +139,11 @@ for _behaviour, _sql in (
     ),
     (
         Behaviour("client", gettext_lazy("opened or clicked with a mail client"), ("clients",), _check_clients),
-        lambda node, context: _read_with("client__in", node["clients"])(node, context),
+        lambda node, context: _read_with(node, context, client__in=node["clients"]),
     ),
     (
         Behaviour("country", gettext_lazy("opened or clicked from a country"), ("countries",), _check_countries),
-        lambda node, context: _read_with("country__in", node["countries"])(node, context),
+        lambda node, context: _read_with(node, context, country__in=node["countries"]),
     ),
     (Behaviour("converted", gettext_lazy("reached a goal"), ("goal",), _check_goal), _converted_sql),
 ):
