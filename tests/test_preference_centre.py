@@ -210,7 +210,8 @@ def test_topics_language_and_fields_change_and_are_logged(client, audience):
     data = {"action": "save", "topics": [audience["culture"].pk], "language": "fr", "field_city": "Paris"}
     response = client.post(url, {**data, "field_shoe_size": "42", "field_score": "99", "score": "99"})
     assert response.status_code == 303 and response["Location"].endswith("?done=saved")
-    assert "Your preferences are saved." in client.get(response["Location"]).content.decode()
+    # The page now speaks the language just chosen.
+    assert "Vos préférences sont enregistrées." in client.get(response["Location"]).content.decode()
     status, language, fields, paused, groups = snapshot(reader.pk)
     assert groups == ["Culture", "VIP list"]  # the private group stays
     assert language == "fr"
