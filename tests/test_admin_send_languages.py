@@ -72,6 +72,10 @@ def test_unpublished_translation_blocks_until_the_editor_sends_the_default_inste
     assert campaign.translation_fallback
     assert sender_client.post(checks, {}).status_code == 302  # no longer blocked
     assert sender_client.post(campaigns_url("send_schedule", campaign.pk), {"when": "now"}).status_code == 302
+    confirm = sender_client.get(campaigns_url("send_confirm", campaign.pk)).content.decode()
+    assert language_counts(confirm) == {"en": (1, "Default language"), "fr": (1, "Not published")}
+    # The confirm step says what was chosen; its only form is the one that starts the campaign.
+    assert "data-translation-fallback-chosen" in confirm and "data-translation-fallback>" not in confirm
     assert sender_client.post(campaigns_url("send_confirm", campaign.pk), {}).status_code == 302
 
     campaign.refresh_from_db()
