@@ -31,6 +31,7 @@ _RECIPIENT_FIELDS = (
     "subscriber__data",
     "subscriber__status",
     "subscriber__deleted_at",
+    "language",  # the delivery's translation, chosen by the planner ("" = the campaign's own)
 )
 
 

@@ -27,7 +27,7 @@ from ..tokens import LinkSigner
 from . import claims, leases, quotas
 from .campaigns import CampaignError, finish_if_done, pause, settle_cancelled
 from .dispatch import kick
-from .links import CampaignLinks, campaign_compiled
+from .links import CampaignLinks, campaign_compiled, compiled_for
 from .mime import unsubscribe_mailto
 from .models import Campaign, CampaignStatus, Delivery, DeliveryStatus, PauseCause
 from .outgoing import campaign_sender, envelope_sender, message_id_for
@@ -164,12 +164,12 @@ def _hold(campaign_id, until, note):
 
 
 def _sendable(row):
-    _id, _attempts, subscriber_id, email, _first, _last, _language, _data, status, deleted_at = row
+    _id, _attempts, subscriber_id, email, _first, _last, _language, _data, status, deleted_at = row[:10]
     return subscriber_id is not None and email is not None and deleted_at is None and status == Status.SUBSCRIBED
 
 
 def _recipient(row):
-    _id, _attempts, _subscriber, email, first, last, language, data, _status, _deleted = row
+    _id, _attempts, _subscriber, email, first, last, language, data, _status, _deleted = row[:10]
     return {"email": email, "first_name": first, "last_name": last, "language": language, "data": data}
 
 
@@ -192,6 +192,8 @@ class CampaignSender:
         self.return_domain = newsletter_settings.RETURN_PATH_DOMAIN or self.from_domain
         self.mailto_domain = newsletter_settings.UNSUBSCRIBE_MAILTO_DOMAIN or self.return_domain
         self.links = CampaignLinks.of(campaign, self.compiled.base_url)
+        # (compiled email, links) per translation, made on a language's first message (send.translations).
+        self.languages = {"": (self.compiled, self.links)}
         self.bounce_signer = LinkSigner("bounce")
         self.transport = open_transport()
         self.raw = isinstance(self.transport, SmtpTransport)
@@ -199,10 +201,11 @@ class CampaignSender:
     def close(self):
         self.transport.close()
 
-    def message(self, delivery_id, recipient):
-        """(envelope sender, raw bytes or None, builder of a Django message) for one delivery."""
-        links = self.links.for_delivery(delivery_id)
-        personalised = personalise(self.compiled, recipient, links, pieces=self.raw)
+    def message(self, delivery_id, recipient, language=""):
+        """(envelope sender, raw bytes or None, builder of a Django message) for one delivery, in ``language``."""
+        compiled, campaign_links = self.languages.get(language) or self._language(language)
+        links = campaign_links.for_delivery(delivery_id)
+        personalised = personalise(compiled, recipient, links, pieces=self.raw)
         mailto = unsubscribe_mailto(delivery_id, self.mailto_domain, token=links.unsubscribe_token)
         message_id = message_id_for(delivery_id, self.from_domain)
         headers = {
@@ -232,7 +235,7 @@ class CampaignSender:
         prepared = None  # (delivery id, envelope, raw, build) of the next message, built while the relay worked
         with claims.SentMarks() as marks:
             for position, row in enumerate(rows):
-                delivery_id, attempts, subscriber_id, email, first, last, language, data, status, deleted_at = row
+                delivery_id, attempts, subscriber_id, email, first, last, language, data, status, deleted_at = row[:10]
                 now = time.monotonic()
                 state = None
                 if now - last_check >= STATE_CHECK_SECONDS:
@@ -260,7 +263,7 @@ class CampaignSender:
                     following = None
                 try:
                     if prepared is None or prepared[0] != delivery_id:
-                        prepared = (delivery_id, *self.message(delivery_id, _recipient(row)))
+                        prepared = (delivery_id, *self.message(delivery_id, _recipient(row), row[10]))
                     _id, envelope, raw, build = prepared
                     prepared = None
                     announce = (self.envelope_of(following[0]), following[3]) if following is not None else None
@@ -298,6 +301,15 @@ class CampaignSender:
         self._adjust_throttle(throttled, throttle_ms)
         return batch
 
+    def _language(self, language):
+        """Prepare a translation once: its compiled email and links numbered from its offset (one query)."""
+        compiled, offset = compiled_for(self.campaign, language)
+        prepared = self.languages[language] = (
+            compiled,
+            CampaignLinks.of(self.campaign, compiled.base_url, link_offset=offset),
+        )
+        return prepared
+
     def envelope_of(self, delivery_id):
         return envelope_sender(delivery_id, self.return_domain, self.bounce_signer)
 
@@ -305,7 +317,7 @@ class CampaignSender:
         """The next message, built ahead; None when it cannot be: its own turn builds it again and fails there, never
         between handing this message over and marking it sent."""
         try:
-            return (row[0], *self.message(row[0], _recipient(row)))
+            return (row[0], *self.message(row[0], _recipient(row), row[10]))
         except Exception:  # noqa: BLE001
             return None
 
