@@ -117,3 +117,23 @@ def test_a_real_qcluster_sends_each_reader_their_language(archive, smtp_server, 
     split = {row.language: (row.recipients, row.sent) for row in language_split(campaign)}
     assert split == {"": (4, 4), "fr": (3, 3)}
     assert sum(sent for _recipients, sent in split.values()) == campaign.recipient_count
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_prepares_each_language_once_whatever_the_number_of_readers(archive, smtp_server, i18n, monkeypatch):
+    from wagtail_newsletter.send import worker
+
+    prepared = []
+    real = worker.compiled_for
+    monkeypatch.setattr(
+        worker, "compiled_for", lambda campaign, language: prepared.append(language) or real(campaign, language)
+    )
+    page = make_newsletter(archive)
+    french(page)
+    make_readers(["fr", "en"] * 15)
+    campaign = campaigns.create_campaign(page)
+    campaigns.set_audience(campaign, True)
+    campaigns.send_now(campaign)
+
+    assert len(smtp_server.wait_for(30, timeout=30)) == 30
+    assert prepared == ["fr"]  # the campaign's own language is prepared with the sender; French once
