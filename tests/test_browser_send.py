@@ -94,7 +94,8 @@ def test_editor_sends_to_a_group_and_watches_the_progress(demo, browser, slow_sm
     from playwright.sync_api import expect
 
     base_url, recipients = demo["base_url"], demo["recipients"]
-    assert len(recipients) == READERS + 1  # the readers and Ada (Alan is pending, Edsger unsubscribed)
+    # The readers, Ada and Camille (Alan is pending, Edsger unsubscribed).
+    assert len(recipients) == READERS + 2
     editor = browser.new_context(viewport=DESKTOP).new_page()
     editor.set_default_timeout(15_000)
     log_in(editor, base_url, "sender", "sender-pw")
