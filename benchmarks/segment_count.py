@@ -223,12 +223,14 @@ def measure(args, groups):
     return met and plan_met
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def run_benchmark(description, name, build_and_measure):
+    """Parse the common options, make a throwaway PostgreSQL database, migrate it, then
+    ``build_and_measure(args, subscribers, events) -> met``; the database is dropped unless --keep. Exit status."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--scale", type=float, default=1.0, help="1.0: 1,000,000 subscribers, 10,000,000 events")
     parser.add_argument("--runs", type=int, default=5, help="counts timed")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--bench-db", default=f"wn_bench_segment_{os.getpid()}")
+    parser.add_argument("--bench-db", default=f"wn_bench_{name}_{os.getpid()}")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
@@ -246,10 +248,7 @@ def main():
         django.setup()
         print(f"load {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; scale {args.scale}: {subscribers:,} "
               f"subscribers, {events:,} events")  # fmt: skip
-        started = time.monotonic()
-        groups, _campaigns, _first = generate(subscribers, events)
-        print(f"generated in {time.monotonic() - started:.0f} s")
-        met = measure(args, groups)
+        met = build_and_measure(args, subscribers, events)
     finally:
         from django.db import connections
 
@@ -259,6 +258,17 @@ def main():
         else:
             admin_sql(args.database_url, f'DROP DATABASE IF EXISTS "{args.bench_db}" WITH (FORCE)')
     return 0 if met else TARGETS_MISSED
+
+
+def build_and_measure(args, subscribers, events):
+    started = time.monotonic()
+    groups, _campaigns, _first = generate(subscribers, events)
+    print(f"generated in {time.monotonic() - started:.0f} s")
+    return measure(args, groups)
+
+
+def main():
+    return run_benchmark(__doc__.split("\n\n")[0], "segment", build_and_measure)
 
 
 if __name__ == "__main__":

@@ -10,19 +10,15 @@ each count against hand-written SQL, and prints EXPLAIN's main nodes of the firs
 more, or differed.
 """
 
-import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from segment_count import TARGET_COUNT_MS, explain, generate  # noqa: E402
-from send_throughput import SITE, admin_sql, with_database  # noqa: E402
-from tracking_load import TARGETS_MISSED, bench_env  # noqa: E402
+from segment_count import TARGET_COUNT_MS, explain, generate, run_benchmark  # noqa: E402
 
 CLIENTS = ["Apple Mail", "Gmail", "Outlook", "Thunderbird", "Gmail (proxy)", "Samsung Email"]
 COUNTRIES = ["FR", "DE", "CH", "BE", "US", "CA", "ES", "IT"]
@@ -135,43 +131,16 @@ def measure(args, goal):
     return met
 
 
+def build_and_measure(args, subscribers, events):
+    started = time.monotonic()
+    generate(subscribers, events)
+    goal = add_readers()
+    print(f"generated in {time.monotonic() - started:.0f} s")
+    return measure(args, goal)
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="1.0: 1,000,000 subscribers, 10,000,000 events")
-    parser.add_argument("--runs", type=int, default=5, help="counts timed")
-    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--bench-db", default=f"wn_bench_segment_reader_{os.getpid()}")
-    parser.add_argument("--keep", action="store_true", help="keep the database")
-    args = parser.parse_args()
-    sys.stdout.reconfigure(line_buffering=True)
-    subscribers, events = max(100, int(1_000_000 * args.scale)), max(1000, int(10_000_000 * args.scale))
-
-    db_url = with_database(args.database_url, args.bench_db)
-    admin_sql(args.database_url, f'DROP DATABASE IF EXISTS "{args.bench_db}" WITH (FORCE)')
-    admin_sql(args.database_url, f'CREATE DATABASE "{args.bench_db}"')
-    env = bench_env(db_url)
-    os.environ.update(env)
-    try:
-        subprocess.run([sys.executable, os.path.join(SITE, "manage.py"), "migrate", "-v0"], check=True, env=env)
-        import django
-
-        django.setup()
-        print(f"load {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; scale {args.scale}: {subscribers:,} "
-              f"subscribers, {events:,} events")  # fmt: skip
-        started = time.monotonic()
-        generate(subscribers, events)
-        goal = add_readers()
-        print(f"generated in {time.monotonic() - started:.0f} s")
-        met = measure(args, goal)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if args.keep:
-            print(f"database kept: {db_url}")
-        else:
-            admin_sql(args.database_url, f'DROP DATABASE IF EXISTS "{args.bench_db}" WITH (FORCE)')
-    return 0 if met else TARGETS_MISSED
+    return run_benchmark(__doc__.split("\n\n")[0], "segment_reader", build_and_measure)
 
 
 if __name__ == "__main__":
