@@ -104,6 +104,9 @@ def test_a_reader_opens_and_clicks_and_the_report_shows_it(sent_campaign, browse
     expect(editor.locator("[data-stat=unique_opens] [data-stat-value]")).to_have_text("1")
     expect(editor.locator("[data-stat=clicks] [data-stat-value]")).to_have_text("2")
     expect(editor.locator("#report-timeline svg")).to_be_visible()
+    # The click map loads lazily, when it comes into view (the readers, conversions and languages sections are above
+    # it): scroll to it as a person does. Waiting on a lazy frame that never loads never times out in Playwright.
+    editor.locator("#click-map").scroll_into_view_if_needed()
     click_map = editor.frame_locator("#click-map")
     expect(click_map.locator("[data-link-share]").first).to_be_visible()
     shot(editor, "2-report")
