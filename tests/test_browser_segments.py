@@ -7,7 +7,6 @@ import datetime
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.utils import timezone
 
 from wagtail_newsletter.audience.models import Field, Group, Membership, Status, Subscriber
@@ -15,7 +14,6 @@ from wagtail_newsletter.compose.models import NewsletterPage
 from wagtail_newsletter.send.models import Campaign, Delivery, DeliveryStatus
 from wagtail_newsletter.track.models import Activity
 
-from .conftest import RecordingHandler, free_port
 from .live_site import ARTIFACTS, BROWSER_TEST, log_in
 from .send_cluster import cluster_log, start_qcluster, stop_qcluster
 
@@ -36,21 +34,11 @@ EXPECTED = ["lea@example.net", "max@example.net"]
 
 
 @pytest.fixture
-def smtp():
-    handler = RecordingHandler()
-    handler.port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    yield handler
-    controller.stop()
-
-
-@pytest.fixture
-def world(start_live_site, smtp, tmp_path):
+def world(start_live_site, smtp_server, tmp_path):
     """The live example site, a qcluster, and the history the segment looks at (made before the browser starts:
     Playwright's loop forbids the ORM in its thread)."""
     base_url = start_live_site(q_sync=False)
-    cluster = start_qcluster(smtp.port, tmp_path / "qcluster.log", newsletter={"BASE_URL": base_url})
+    cluster = start_qcluster(smtp_server.port, tmp_path / "qcluster.log", newsletter={"BASE_URL": base_url})
     Field.objects.get_or_create(key="city", defaults={"label": "City"})  # the demo has it
     press = Group.objects.create(name="Press")
     now = timezone.now()
@@ -88,7 +76,7 @@ def shot(page, name):
     page.screenshot(path=str(ARTIFACTS / f"segment-{name}.png"), full_page=True)
 
 
-def test_editor_builds_a_segment_and_sends_to_it(world, browser, smtp):
+def test_editor_builds_a_segment_and_sends_to_it(world, browser, smtp_server):
     from playwright.sync_api import expect
 
     base_url = world["base_url"]
@@ -158,7 +146,7 @@ def test_editor_builds_a_segment_and_sends_to_it(world, browser, smtp):
     page.get_by_role("button", name="Send now").click()
     expect(page.locator("[data-campaign-status]").first).to_have_text("Sent", timeout=60_000)
 
-    messages = smtp.wait_for(len(EXPECTED), timeout=60)
+    messages = smtp_server.wait_for(len(EXPECTED), timeout=60)
     time.sleep(1)  # nothing more may come
     received = sorted(rcpt for item in messages for rcpt in item["to"])
     assert not errors, errors
