@@ -20,6 +20,7 @@ from wagtail.rich_text import expand_db_html
 from ..conf import newsletter_settings
 from ..mail_text import date_header, fill_tags, html_to_text, one_line, prepare_for_text
 from .optin import confirmation_token
+from .subscription_form import SubscriptionForm
 
 
 def site_base_url():
@@ -85,20 +86,21 @@ def _values(consent):
 
 
 def build_confirmation_email(consent):
-    """The confirmation email of ``consent`` (with its form and subscriber loaded)."""
-    form = consent.form
+    """The confirmation email of ``consent`` (with its form and subscriber loaded; without a form — a sign-up through
+    the Python API — the default texts of a new form)."""
+    form = consent.form or SubscriptionForm()
     base = site_base_url()
     values = _values(consent)
     # {{ first_name }} or {{ first_name|default:"there" }} and {{ email }}, written by the editor in the form's texts.
-    body_html = fill_tags(absolute_links(expand_db_html(form.email_body), base), values, in_html=True)
-    subject = one_line(fill_tags(form.email_subject, values))
+    body_html = fill_tags(absolute_links(expand_db_html(str(form.email_body)), base), values, in_html=True)
+    subject = one_line(fill_tags(str(form.email_subject), values))
     context = {
         "form": form,
         "subject": subject,
         "body_html": mark_safe(body_html),  # noqa: S308 - editor's rich text with escaped variable values
         "body_text": body_text(body_html),
         "confirm_url": confirmation_url(consent),
-        "button_label": form.email_button_label or _("Confirm"),
+        "button_label": str(form.email_button_label) or _("Confirm"),
         "expiry_text": expiry_text(),
     }
     message = EmailMultiAlternatives(

@@ -24,9 +24,11 @@ from .services import record_status_events
 _UPDATE_FIELDS = ["first_name", "last_name", "language", "data", "updated_at", "deleted_at"]
 
 
-def chunk_writer(result, group_ids, actor=None, note="", now=None):
+def chunk_writer(result, group_ids, actor=None, note="", now=None, source=Source.IMPORT, new_status=Status.SUBSCRIBED):
+    """``source``: of new rows and their history (the Python API writes "api"); ``new_status``: of new rows
+    (``pending`` for a bulk double opt-in: they subscribe when they confirm)."""
     writer_class = PostgresChunkWriter if connection.vendor == "postgresql" else OrmChunkWriter
-    return writer_class(result, group_ids, actor=actor, note=note, now=now)
+    return writer_class(result, group_ids, actor=actor, note=note, now=now, source=source, new_status=new_status)
 
 
 def suppression_reason(reason):
@@ -39,13 +41,20 @@ def erasing_reason():
 
 
 class OrmChunkWriter:
-    def __init__(self, result, group_ids, actor=None, note="", now=None):
+    def __init__(self, result, group_ids, actor=None, note="", now=None, source=Source.IMPORT,
+                 new_status=Status.SUBSCRIBED):  # fmt: skip
         self.result = result
+        self.source = source
+        self.new_status = new_status
+        # Only a subscribed row has a first subscription; a pending one that never confirms is purged as such.
+        self.first_subscribed_at = None
         self.group_ids = group_ids
         self.actor = actor
         self.note = note[:255]
         # One timestamp for the whole import: rows it created are recognised in later chunks.
         self.now = now or timezone.now()
+        if new_status == Status.SUBSCRIBED:
+            self.first_subscribed_at = self.now
 
     def count_existing(self, line, email, status, deleted, erasing, created_here, restored):
         """Classify one existing row; return False if it must be left out (being erased)."""
@@ -89,14 +98,15 @@ class OrmChunkWriter:
                 row = existing.get(email)
                 if row is None:
                     obj = Subscriber(
-                        email=email, **texts, data=data, status=Status.SUBSCRIBED, source=Source.IMPORT,
-                        first_subscribed_at=now, status_changed_at=now, created_at=now, updated_at=now,
+                        email=email, **texts, data=data, status=self.new_status, source=self.source,
+                        first_subscribed_at=self.first_subscribed_at, status_changed_at=now, created_at=now,
+                        updated_at=now,
                     )  # fmt: skip
                     new_objects.append(obj)
                     objects.append(obj)
                     continue
                 pk, _email, status, first_name, last_name, language, old_data, deleted_at, erase_after = row[:9]
-                created_here = row[9] == now and row[10] == Source.IMPORT
+                created_here = row[9] == now and row[10] == self.source
                 if not self.count_existing(line, email, status, deleted_at, erase_after, created_here, restored):
                     continue
                 objects.append(
@@ -128,14 +138,14 @@ class OrmChunkWriter:
                 ]
                 Membership.objects.bulk_create(memberships, ignore_conflicts=True)
             record_status_events(
-                [(o.pk, "", Status.SUBSCRIBED) for o in new_objects], Source.IMPORT, self.note, self.actor, now
+                [(o.pk, "", self.new_status) for o in new_objects], self.source, self.note, self.actor, now
             )
             self.record_restored(restored)
 
     def record_restored(self, restored):
         if restored:
             self.result.restored += len(restored)
-            record_status_events(restored, Source.IMPORT, "restored by import", self.actor, self.now)
+            record_status_events(restored, self.source, "restored by import", self.actor, self.now)
 
 
 def _table(model):
@@ -192,7 +202,7 @@ class PostgresChunkWriter(OrmChunkWriter):
                 f"SELECT s.id, r.line, r.email, s.status, s.deleted_at IS NOT NULL, s.erase_after IS NOT NULL, "
                 f"s.created_at = %s AND s.source = %s FROM {self.TEMP} r JOIN {tables['subscriber']} s "
                 "ON s.email = r.email",
-                [now, Source.IMPORT],
+                [now, self.source],
             )
             restored, erasing = [], []
             existing = 0
@@ -212,7 +222,7 @@ class PostgresChunkWriter(OrmChunkWriter):
                     INSERT INTO {tables["subscriber"]} AS s (email, first_name, last_name, language, data, status,
                         source, first_subscribed_at, status_changed_at, created_at, updated_at, deleted_at)
                     SELECT email, first_name, last_name, language, data, %(subscribed)s, %(import)s,
-                        %(now)s, %(now)s, %(now)s, %(now)s, NULL
+                        %(first_subscribed)s, %(now)s, %(now)s, %(now)s, NULL
                     FROM {self.TEMP}
                     ON CONFLICT (email) DO UPDATE SET
                         first_name = COALESCE(NULLIF(EXCLUDED.first_name, ''), s.first_name),
@@ -234,8 +244,9 @@ class PostgresChunkWriter(OrmChunkWriter):
                 ON CONFLICT DO NOTHING
                 """,
                 {
-                    "subscribed": Status.SUBSCRIBED,
-                    "import": Source.IMPORT,
+                    "subscribed": self.new_status,
+                    "import": self.source,
+                    "first_subscribed": self.first_subscribed_at,
                     "now": now,
                     "note": self.note,
                     "actor": getattr(self.actor, "pk", self.actor),

@@ -24,7 +24,7 @@ from ..conf import newsletter_settings
 from .fields import InvalidValue, clean_text, coerce_field_value, normalise_email
 from .import_readers import Formula, ImportFileError, cell_text
 from .import_writers import can_write_in_parallel, chunk_writer, write_chunks
-from .models import Field
+from .models import Field, Source, Status
 
 IGNORE = ""
 BUILTIN_TARGETS = {
@@ -322,7 +322,9 @@ def _read_ahead(chunks):
         thread.join()
 
 
-def import_subscribers(table, mapping, groups=(), *, dry_run=False, progress=None, actor=None, note=""):
+def import_subscribers(
+    table, mapping, groups=(), *, dry_run=False, progress=None, actor=None, note="", source=None, new_status=None
+):
     """Import the rows of ``table`` (an ``import_readers`` table) and return an ImportResult.
 
     ``mapping`` is {header: target} (targets: email, first_name, last_name, language, a custom field
@@ -330,6 +332,7 @@ def import_subscribers(table, mapping, groups=(), *, dry_run=False, progress=Non
     A broken file raises ImportFileError before anything is written. ``dry_run`` computes the same
     result and rolls everything back. ``progress(done, total)`` is called after each chunk.
     On PostgreSQL, outside a transaction, ``WRITER_CONNECTIONS`` connections write chunks in parallel.
+    ``source`` and ``new_status`` (import and subscribed by default): those of new rows (see ``chunk_writer``).
     """
     fields = custom_fields()
     resolved = resolve_mapping(table.headers, mapping, fields)
@@ -340,7 +343,10 @@ def import_subscribers(table, mapping, groups=(), *, dry_run=False, progress=Non
     count = WRITER_CONNECTIONS if can_write_in_parallel(dry_run) else 1
     # One timestamp for the whole import: rows it created are recognised in later chunks.
     now = timezone.now()
-    writers = [chunk_writer(ImportResult(), group_ids, actor=actor, note=note, now=now) for _index in range(count)]
+    kinds = {"source": source or Source.IMPORT, "new_status": new_status or Status.SUBSCRIBED}
+    writers = [
+        chunk_writer(ImportResult(), group_ids, actor=actor, note=note, now=now, **kinds) for _index in range(count)
+    ]
     chunks = _read_ahead(_read_chunks(table, reader, newsletter_settings.IMPORT_CHUNK_SIZE, read_counts))
     report = (lambda: progress(*table.progress())) if progress else None
     with contextlib.closing(chunks), transaction.atomic() if dry_run else contextlib.nullcontext():

@@ -14,10 +14,13 @@ from django.utils import timezone
 from ..conf import newsletter_settings
 from ..taskqueue import enqueue_on_commit
 from ..tokens import InvalidToken, make_token, read_token
-from .models import Consent, Source, Status, Subscriber, Suppression, email_digest
+from .models import Consent, Group, Source, Status, Subscriber, Suppression, email_digest
 from .services import add_to_group, change_status, record_status_events, restore_subscriber
+from .subscription_form import DEFAULT_CONSENT_TEXT
 
 BUILTIN_KEYS = ("first_name", "last_name", "language")
+# Consent.data key of the group ids a sign-up through the Python API joins once confirmed (besides its form's).
+GROUPS_KEY = "groups"
 
 # Sent (with ``consent_id``) inside the sign-up's transaction when a consent awaits its confirmation email. The mail
 # goes out through the send stage's pipeline (DKIM, transport), a floor above this one: ``send.system_mail`` receives
@@ -47,38 +50,42 @@ def split_values(values):
     custom = {
         key: value
         for key, value in values.items()
-        if key not in BUILTIN_KEYS and key != "email" and value not in (None, "")
+        if key not in BUILTIN_KEYS and key not in ("email", GROUPS_KEY) and value not in (None, "")
     }
     return builtin, custom
 
 
-def submit_subscription(form, email, values, ip=""):
+def submit_subscription(form, email, values, ip="", *, source=Source.FORM, group_ids=()):
     """Record a sign-up through ``form`` and queue its confirmation email; return the Consent.
 
     ``email`` is normalised and ``values`` cleaned already. A new address becomes a ``pending``
     subscriber with the submitted data; an existing one keeps its status and data until the
     person confirms (so nobody can overwrite someone else's name by typing their address).
+    ``form`` may be None (a sign-up through the Python API, ``source``): the confirmation email then uses the
+    default texts. ``group_ids``: groups joined on confirmation, besides the form's.
     """
     builtin, custom = split_values(values)
+    joins = {GROUPS_KEY: [int(pk) for pk in group_ids]} if group_ids else {}
     with transaction.atomic():
         subscriber = Subscriber.all_objects.select_for_update().filter(email=email).first()
         if subscriber is None:
             try:
                 with transaction.atomic():
                     subscriber = Subscriber.all_objects.create(
-                        email=email, status=Status.PENDING, source=Source.FORM, data=custom, **builtin
+                        email=email, status=Status.PENDING, source=source, data=custom, **builtin
                     )
             except IntegrityError:  # created by a concurrent submission
                 subscriber = Subscriber.all_objects.select_for_update().get(email=email)
             else:
-                record_status_events([(subscriber.pk, "", Status.PENDING)], Source.FORM, note=f"form {form.pk}")
+                note = f"form {form.pk}" if form is not None else ""
+                record_status_events([(subscriber.pk, "", Status.PENDING)], source, note=note)
         consent = Consent.objects.create(
             subscriber=subscriber,
             form=form,
-            text=str(form.consent_text),
-            data={"email": email, **builtin, **custom},
+            text=str(form.consent_text if form is not None else DEFAULT_CONSENT_TEXT),
+            data={"email": email, **builtin, **custom, **joins},
             ip_network=minimise_ip(ip),
-            source=Source.FORM,
+            source=source,
         )
         confirmation_requested.send(sender=Consent, consent_id=consent.pk)
     return consent
@@ -119,6 +126,8 @@ def confirm_subscription(consent_id):
         if consent.form is not None:
             for group in consent.form.groups.all():
                 add_to_group([subscriber.pk], group)
+        for group in Group.objects.filter(pk__in=(consent.data or {}).get(GROUPS_KEY) or ()):
+            add_to_group([subscriber.pk], group)
         consent.confirmed_at = timezone.now()
         consent.save(update_fields=["confirmed_at"])
         if consent.form is not None and consent.form.notify_email:

@@ -81,6 +81,12 @@ def claim(campaign_id, limit, lease_seconds, now=None, token=None):
     return token, rows
 
 
+def delivery_row(campaign_id, subscriber_id):
+    """The delivery of a subscriber in a campaign as ``claim`` returns it, without claiming it (None if none)."""
+    rows = Delivery.objects.filter(campaign_id=campaign_id, subscriber_id=subscriber_id)
+    return rows.values_list(*_RECIPIENT_FIELDS).first()
+
+
 class SentMarks:
     """Records accepted messages one by one, at once: the moment after which a message must never be sent again.
 

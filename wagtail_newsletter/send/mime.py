@@ -159,7 +159,10 @@ class MessageSkeleton:
         extra_headers=(),
         signer=None,
         message_id_domain=None,
+        boundary=None,
     ):
+        """``boundary``: the MIME boundary (bytes), random when None; a campaign's is derived from its id
+        (``outgoing.campaign_boundary``), so that its message to a person can be made again exactly."""
         from_line = format_address(from_name, from_email, "From")
         self.from_domain = from_email.rpartition("@")[2].strip().lower()
         self.message_id_domain = message_id_domain or self.from_domain
@@ -180,7 +183,7 @@ class MessageSkeleton:
         self._from = (from_line + "\r\n").encode("ascii")
         self._after = [(line + "\r\n").encode("ascii") for line in after]
         self._qp = QuotedPrintableCache()
-        self._new_boundary()
+        self._new_boundary(boundary)
         self._date_second = None
         self._date_line = b""
         self._subject = None
@@ -198,10 +201,9 @@ class MessageSkeleton:
         self._html_head = delimiter + _part_headers(b"text/html")
         self._close = b"\r\n--" + self.boundary + b"--\r\n"
 
-    def _date(self, date):
+    def _date(self, date, second):
         if date is not None:
             return ("Date: " + format_datetime(date) + "\r\n").encode("ascii")
-        second = int(time.time())
         if second != self._date_second:  # formatted at most once a second
             self._date_line = ("Date: " + date_header(second) + "\r\n").encode()
             self._date_second = second
@@ -219,7 +221,11 @@ class MessageSkeleton:
         list_unsubscribe_mailto=None,
         to_name="",
     ):
-        """The complete message (CRLF line ends, DKIM-signed when the skeleton has a signer) as bytes."""
+        """The complete message (CRLF line ends, DKIM-signed when the skeleton has a signer) as bytes.
+
+        ``date``: an aware datetime (now when None); the Date header and the signature's t= tag read the same
+        second, so a message is made again byte for byte from its recipient, its delivery and that time."""
+        second = int(time.time()) if date is None else int(date.timestamp())
         if subject != self._subject:  # personalised subjects differ; most campaigns share one
             self._subject_line = (fold_text("Subject", subject) + "\r\n").encode("ascii")
             self._subject = subject
@@ -227,7 +233,7 @@ class MessageSkeleton:
             self._from,
             (format_address(to_name, to_email, "To") + "\r\n").encode("ascii"),
             self._subject_line,
-            self._date(date),
+            self._date(date, second),
             b"Message-ID: " + one_line(message_id).replace(" ", "").encode("ascii") + b"\r\n",
         ]
         headers += self._after
@@ -250,7 +256,7 @@ class MessageSkeleton:
             headers[-2:] = self._mime
         body = b"".join((self._text_head, text_qp, self._html_head, html_qp, self._close))
         if self.signer is not None:
-            return self.signer.sign(headers, body) + b"".join(headers) + b"\r\n" + body
+            return self.signer.sign(headers, body, timestamp=second) + b"".join(headers) + b"\r\n" + body
         return b"".join(headers) + b"\r\n" + body
 
     def _encode(self, text):

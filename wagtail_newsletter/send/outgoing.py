@@ -4,8 +4,11 @@ DKIM signer, and the Django message used when the email backend is not SMTP.
 One pipeline for all of them, so what an editor tests is what subscribers get.
 """
 
+import hashlib
+import hmac
 from email.utils import formataddr, parseaddr
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
 from ..conf import newsletter_settings
@@ -37,7 +40,9 @@ class Sender:
     """Who a message is from, with its MIME skeleton (DKIM-signed when the site has a key for the sender's domain)
     and the same headers for the Django message that other email backends get."""
 
-    def __init__(self, from_name, from_email, reply_to="", feedback_id="", extra_headers=(), list_id=None):
+    def __init__(
+        self, from_name, from_email, reply_to="", feedback_id="", extra_headers=(), list_id=None, boundary=None
+    ):
         self.name, self.address = sender_of(from_name, from_email)
         self.domain = domain_of(self.address)
         self.reply_to = one_line(reply_to)
@@ -51,6 +56,7 @@ class Sender:
             feedback_id=feedback_id,
             extra_headers=extra_headers,
             signer=sender_domain_signer(self.address),
+            boundary=boundary,
         )
         self.headers = dict(extra_headers)
         if list_id:
@@ -93,12 +99,20 @@ class Sender:
             transport.close()
 
 
+def campaign_boundary(campaign_id):
+    """The MIME boundary of a campaign's messages: the same in every worker (and in ``api.render_message``), and
+    unguessable without SECRET_KEY ("=_" never occurs in quoted-printable text, so no body can hold it)."""
+    key = hashlib.sha256(f"wagtail_newsletter.boundary:{settings.SECRET_KEY}".encode()).digest()
+    return b"=_nl_" + hmac.new(key, str(campaign_id).encode("ascii"), "sha256").hexdigest()[:24].encode("ascii")
+
+
 def campaign_sender(campaign):
     return Sender(
         campaign.from_name,
         campaign.from_email,
         reply_to=campaign.reply_to,
         feedback_id=f"{campaign.pk}:{campaign.page_id or 0}:newsletter:{newsletter_settings.SENDER_ID}",
+        boundary=campaign_boundary(campaign.pk),
     )
 
 

@@ -201,8 +201,9 @@ class CampaignSender:
     def close(self):
         self.transport.close()
 
-    def message(self, delivery_id, recipient, language=""):
-        """(envelope sender, raw bytes or None, builder of a Django message) for one delivery, in ``language``."""
+    def message(self, delivery_id, recipient, language="", date=None):
+        """(envelope sender, raw bytes or None, builder of a Django message) for one delivery, in ``language``;
+        ``date``: the time of the raw message (now when None)."""
         compiled, campaign_links = self.languages.get(language) or self._language(language)
         links = campaign_links.for_delivery(delivery_id)
         personalised = personalise(compiled, recipient, links, pieces=self.raw)
@@ -219,7 +220,7 @@ class CampaignSender:
         }
         envelope = self.envelope_of(delivery_id)
         if self.raw:
-            return envelope, self.skeleton.render(**headers), None
+            return envelope, self.skeleton.render(**headers, date=date), None
         return envelope, None, lambda: self.sender.django_message(**headers)
 
     def send_batch(self, rows, throttle_ms):
@@ -300,6 +301,10 @@ class CampaignSender:
         claims.record_outcomes(failures, bounces)
         self._adjust_throttle(throttled, throttle_ms)
         return batch
+
+    def message_of_row(self, row, date=None):
+        """``message`` for a row as ``claims.claim`` returns it (``claims.delivery_row`` reads one without claiming)."""
+        return self.message(row[0], _recipient(row), row[10], date=date)
 
     def _language(self, language):
         """Prepare a translation once: its compiled email and links numbered from its offset (one query)."""
