@@ -27,9 +27,10 @@ class WagtailNewsletterConfig(AppConfig):
         send_links.set_endpoint_resolver(track_links.endpoint_path)  # mail links lead to track's public views
         send_links.set_endpoint_resolver(preference_centre.endpoint_path, ["preferences"])  # and to growth's page
         planner.set_follow_up_audience(follow_ups.follow_up_recipients)  # follow-ups are read from tracking
-        from .growth import segments
+        from .growth import ab_tests
 
-        planner.set_segment_audience(segments.campaign_segment_audience)  # campaigns to or without segments
+        # Campaigns to or without segments; an A/B variant to its sample, its test's rest campaign without the samples.
+        planner.set_segment_audience(ab_tests.campaign_audience)
         campaigns.add_send_check(guards.send_check)  # the audience's recent bounce and complaint rates
         from .deliverability import refusals
         from .send import claims

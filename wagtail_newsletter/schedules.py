@@ -3,6 +3,7 @@
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
+from .growth.ab_start import WINNER_SCHEDULE_PREFIX
 from .send.dispatch import CAMPAIGN_START_PREFIX
 
 SCHEDULES = [
@@ -20,6 +21,8 @@ SCHEDULES = [
     # Starts scheduled campaigns (backing up their one-off schedules), re-kicks campaigns whose tasks were lost
     # with a killed worker, and marks finished campaigns sent.
     ("wagtail_newsletter: dispatch campaigns", "wagtail_newsletter.send.dispatch.dispatch", 1),
+    # Picks the winners of A/B tests whose wait is over (backing up each test's one-off schedule).
+    ("wagtail_newsletter: pick A/B test winners", "wagtail_newsletter.growth.ab_winner.pick_due_winners", 1),
     # Tops the credits balance up to the free monthly level once a month (a no-op with credits off).
     ("wagtail_newsletter: monthly free credits", "wagtail_newsletter.send.credits.monthly_top_up", 60),
     ("wagtail_newsletter: prune quota windows", "wagtail_newsletter.send.quotas.prune", 1440),
@@ -51,7 +54,7 @@ def ensure_schedules():
     # scheduled campaigns (send.dispatch.schedule_start) are not ours to remove.
     Schedule.objects.filter(name__startswith="wagtail_newsletter:").exclude(name__in=[s[0] for s in SCHEDULES]).exclude(
         name__startswith=CAMPAIGN_START_PREFIX
-    ).delete()
+    ).exclude(name__startswith=WINNER_SCHEDULE_PREFIX).delete()
     for name, func, minutes in SCHEDULES:
         minutes = minutes or _bounce_poll_minutes()
         Schedule.objects.update_or_create(
