@@ -22,6 +22,7 @@ from .compose.models import (  # noqa: F401
     NewsletterTemplate,
 )
 from .deliverability.models import InboundMessage  # noqa: F401
+from .growth.digests import Digest, DigestParentPage, DigestRun  # noqa: F401
 from .growth.ab_tests import AbSample, AbTest, AbVariant  # noqa: F401
 from .growth.goals import Conversion, Goal  # noqa: F401
 from .growth.segments import CampaignSegment, Segment  # noqa: F401

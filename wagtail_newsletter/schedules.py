@@ -30,6 +30,8 @@ SCHEDULES = [
     ("wagtail_newsletter: aggregate tracking events", "wagtail_newsletter.track.aggregate.scheduled_aggregate", 1),
     # Deletes folded tracking events older than EVENT_RETENTION_DAYS (a no-op when it is None, the default).
     ("wagtail_newsletter: prune old tracking events", "wagtail_newsletter.track.retention.prune_events", 1440),
+    # Makes the issues of the page digests that are due (idempotent: one issue per digest and period).
+    ("wagtail_newsletter: page digests", "wagtail_newsletter.growth.digest_runs.tick", 1),
     # Looks every sender domain's SPF, DKIM, DMARC and MX records up again: records that disappear are flagged.
     (
         "wagtail_newsletter: check sender domains in DNS",
