@@ -10,7 +10,8 @@ A condition is one of (``docs/developers/segments.md`` describes each with examp
 ``validate(conditions)`` returns the conditions normalised (numbers as numbers, lists de-duplicated) or raises
 ``ConditionError`` whose messages name the place of each problem (``and[1].op``). Each leaf kind is a
 ``ConditionType`` in ``CONDITION_TYPES`` with its own checks and its SQL (``segment_sql``); a floor above may add one
-(``register_condition_type``) and behaviours (``register_behaviour``: device, mail client, country…).
+(``register_condition_type``). What people did with campaigns is ``behaviours.BehaviourCondition``, whose catalogue
+grows through ``behaviours.register_behaviour`` (device, mail client, country…: ``reader_conditions``).
 """
 
 import datetime
@@ -18,7 +19,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy
 
 MAX_DEPTH = 8
 MAX_NODES = 200
@@ -133,7 +134,7 @@ def field_kind(name, catalogue):
 # --- value checks: each returns the normalised value or adds a problem and returns None ---------------------------
 
 
-def _text(value, path, problems, max_length=255):
+def check_text(value, path, problems, max_length=255):
     if not isinstance(value, str) or not value.strip() or len(value) > max_length or re.search(r"[\x00-\x1f]", value):
         problems.add(path, _("a text of 1 to %(max)d characters on one line is needed.") % {"max": max_length})
         return None
@@ -154,7 +155,7 @@ def _days(value, path, problems):
     return value
 
 
-def _count(value, path, problems, maximum=1000):
+def check_count(value, path, problems, maximum=1000):
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
         problems.add(path, _("a whole number from 1 to %(max)d is needed.") % {"max": maximum})
         return None
@@ -189,7 +190,7 @@ def _one_of(value, path, problems, allowed=None):
         return None
     result = []
     for index, item in enumerate(value):
-        text = _text(item, f"{path}[{index}]", problems)
+        text = check_text(item, f"{path}[{index}]", problems)
         if text is None:
             return None
         if allowed is not None and text not in allowed:
@@ -212,7 +213,7 @@ def _field_value(kind, op, value, choices, path, problems):
     if kind == "text":
         if op == "is_one_of":
             return _one_of(value, path, problems)
-        return _text(value, path, problems)
+        return check_text(value, path, problems)
     if kind in ("choice", "status", "source"):
         return _one_of(value, path, problems, allowed=choices)
     check = _number if kind == "number" else _date
@@ -291,116 +292,6 @@ class GroupsCondition(ConditionType):
         return {"groups": mode, "ids": clean}
 
 
-class Behaviour:
-    """A thing people did (or did not do) with campaigns; ``params`` are its extra keys, checked by ``check``."""
-
-    def __init__(self, name, label, params=(), check=None, scopes=("campaign", "last_campaigns", "last_days", "any")):
-        self.name, self.label, self.params, self.check, self.scopes = name, label, params, check, scopes
-
-
-def _check_link(node, path, problems, catalogue):
-    scope = node.get("scope") or {}
-    if "campaign" not in scope:
-        problems.add(f"{path}.scope", _("a chosen link needs its campaign."))
-        return None
-    link = node.get("link")
-    if isinstance(link, bool) or not isinstance(link, int) or not 0 <= link < 10000:
-        problems.add(f"{path}.link", _("choose a link of the campaign."))
-        return None
-    return {"link": link}
-
-
-def _check_link_text(node, path, problems, catalogue):
-    text = _text(node.get("text"), f"{path}.text", problems, max_length=200)
-    return None if text is None else {"text": text}
-
-
-def _check_hard(node, path, problems, catalogue):
-    hard = node.get("hard", False)
-    if not isinstance(hard, bool):
-        problems.add(f"{path}.hard", _("must be true or false."))
-        return None
-    return {"hard": hard} if hard else {}
-
-
-BEHAVIOURS = {}
-
-
-def register_behaviour(behaviour):
-    """Add a behaviour (its SQL goes to ``segment_sql.register_behaviour_sql``)."""
-    BEHAVIOURS[behaviour.name] = behaviour
-
-
-for _behaviour in (
-    Behaviour("received", pgettext_lazy("segment behaviour", "received")),
-    Behaviour("opened", gettext_lazy("opened")),
-    Behaviour("not_opened", gettext_lazy("received but did not open")),
-    Behaviour("clicked", gettext_lazy("clicked a link in")),
-    Behaviour("not_clicked", gettext_lazy("received but clicked no link in")),
-    Behaviour("clicked_link", gettext_lazy("clicked the chosen link"), ("link",), _check_link, scopes=("campaign",)),
-    Behaviour("clicked_link_containing", gettext_lazy("clicked a link containing"), ("text",), _check_link_text),
-    Behaviour("bounced", gettext_lazy("bounced"), ("hard",), _check_hard),
-    Behaviour("unengaged", gettext_lazy("opened none of the last N campaigns"), scopes=("last_campaigns",)),
-):
-    register_behaviour(_behaviour)
-
-
-def _scope(value, path, problems, catalogue, allowed):
-    """``{"campaign": id}``, ``{"last_campaigns": n}``, ``{"last_days": n}`` or ``{}`` (any campaign)."""
-    value = {} if value is None else value
-    if not isinstance(value, dict) or len(value) > 1:
-        problems.add(path, _("choose one: a campaign, the last N campaigns, the last N days, or any campaign."))
-        return None
-    kind = next(iter(value), "any")
-    if kind not in allowed:
-        problems.add(path, _("must be one of: %(allowed)s.") % {"allowed": ", ".join(allowed)})
-        return None
-    if kind == "any":
-        return {}
-    number = value[kind]
-    if kind == "campaign":
-        if (
-            isinstance(number, bool)
-            or not isinstance(number, int)
-            or (catalogue.campaign_ids is not None and number not in catalogue.campaign_ids)
-        ):
-            problems.add(f"{path}.campaign", _("unknown campaign %(id)s.") % {"id": number})
-            return None
-        return {"campaign": number}
-    checked = _count(number, f"{path}.{kind}", problems, maximum=MAX_DAYS if kind == "last_days" else 1000)
-    return None if checked is None else {kind: checked}
-
-
-class BehaviourCondition(ConditionType):
-    key = "behaviour"
-
-    @property
-    def keys(self):
-        return ("behaviour", "scope", *{p for b in BEHAVIOURS.values() for p in b.params})
-
-    def validate(self, node, path, problems, catalogue):
-        behaviour = BEHAVIOURS.get(node.get("behaviour"))
-        if behaviour is None:
-            allowed = ", ".join(BEHAVIOURS)
-            problems.add(
-                f"{path}.behaviour",
-                _("unknown behaviour “%(name)s” (allowed: %(allowed)s).")
-                % {"name": node.get("behaviour"), "allowed": allowed},
-            )
-            return None
-        extra = set(node) - {"behaviour", "scope", *behaviour.params}
-        if extra:
-            problems.add(path, _("unknown keys: %(keys)s.") % {"keys": ", ".join(sorted(extra))})
-            return None
-        scope = _scope(node.get("scope"), f"{path}.scope", problems, catalogue, behaviour.scopes)
-        if scope is None:
-            return None
-        params = behaviour.check(node, path, problems, catalogue) if behaviour.check else {}
-        if params is None:
-            return None
-        return {"behaviour": behaviour.name, "scope": scope, **params}
-
-
 CONDITION_TYPES = {}
 
 
@@ -408,7 +299,7 @@ def register_condition_type(condition_type):
     CONDITION_TYPES[condition_type.key] = condition_type
 
 
-for _type in (FieldCondition(), GroupsCondition(), BehaviourCondition()):
+for _type in (FieldCondition(), GroupsCondition()):  # behaviours.py adds BehaviourCondition
     register_condition_type(_type)
 
 

@@ -1,7 +1,7 @@
 """Segment behaviours about what people read with, where, and what they reached: the device type, mail client and
 country of their opens and clicks, and the goals they converted on.
 
-Each is a ``conditions.Behaviour`` with its SQL (``segment_sql.register_behaviour_sql``), registered when this module
+Each is a ``behaviours.Behaviour`` with its SQL (``segment_sql.register_behaviour_sql``), registered when this module
 is imported (``growth.segments`` imports it). Device, client and country are read from tracking's per-recipient
 ``Activity`` row, which holds the first value a *person's* open or click named (machine opens and scanner clicks name
 nothing), so "opened or clicked on a phone" is about the recipient's recorded device of that campaign. Conversions
@@ -18,7 +18,8 @@ from django.utils.translation import gettext_lazy
 from ..send.models import Delivery, DeviceType
 from ..track.devices import CLIENT_MAX_LENGTH
 from ..track.models import Activity, AudienceBreakdown, Breakdown
-from .conditions import MAX_LIST, Behaviour, register_behaviour
+from .behaviours import Behaviour, register_behaviour
+from .conditions import MAX_LIST
 from .goals import Conversion, Goal
 from .segment_sql import register_behaviour_sql, scope_q
 

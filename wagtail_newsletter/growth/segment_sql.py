@@ -331,7 +331,7 @@ BEHAVIOUR_SQL = {
 
 
 def register_behaviour_sql(name, compile_behaviour):
-    """``compile_behaviour(node, context) -> Q`` for a behaviour registered with ``conditions.register_behaviour``
+    """``compile_behaviour(node, context) -> Q`` for a behaviour registered with ``behaviours.register_behaviour``
     (``scope_q`` gives its campaign filter)."""
     BEHAVIOUR_SQL[name] = compile_behaviour
 

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from ...audience.models import Field, Group, Source, Status
-from ...growth.conditions import BEHAVIOURS, KIND_OPS, OP_LABELS, SUBSCRIBER_FIELDS
+from ...growth.behaviours import BEHAVIOURS
+from ...growth.conditions import KIND_OPS, OP_LABELS, SUBSCRIBER_FIELDS
 from ...growth.reader_conditions import builder_choices
 from ...send.models import Campaign
 
