@@ -140,6 +140,12 @@ DEFAULTS = {
     # (newer mails carry newer links); the pauses offered, in months.
     "PREFERENCES_LINK_DAYS": 365,
     "PAUSE_MONTHS": [1, 3, 6],
+    # REST API (api/rest/, docs/developers/rest-api.md): requests per API key within a window of seconds (counted in
+    # RATE_LIMIT_CACHE); how long a write's answer is replayed for the same Idempotency-Key; the origins whose pages may
+    # call the public subscription endpoint from a browser (CORS; ["*"]: any; []: none).
+    "API_RATE_LIMIT": (600, 60),
+    "API_IDEMPOTENCY_SECONDS": 24 * 3600,
+    "API_CORS_ALLOWED_ORIGINS": [],
 }
 
 

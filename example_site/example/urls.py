@@ -10,6 +10,8 @@ from wagtail.documents import urls as wagtaildocs_urls
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
+    # The REST API (docs/developers/rest-api.md): before the public endpoints' own "newsletter/".
+    path("newsletter/api/v1/", include("wagtail_newsletter.api.rest.urls")),
     path("newsletter/", include("wagtail_newsletter.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
