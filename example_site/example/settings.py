@@ -3,7 +3,8 @@ catcher on port 1025), each overridable from the environment:
 
 DATABASE_URL, EMAIL_HOST, EMAIL_PORT, EMAIL_TIMEOUT, NEWSLETTER_BASE_URL (else the one scripts/demo recorded in
 EXAMPLE_VAR_DIR/base_url), REDIS_URL (cache), SECRET_KEY, DEBUG, EXAMPLE_VAR_DIR (example_site/var),
-Q_CLUSTER_JSON (a JSON object merged into Q_CLUSTER, e.g. '{"workers": 4, "redis": "redis://127.0.0.1:6379/0"}'),
+Q_REDIS_URL (the Redis broker instead of the ORM one), Q_WORKERS, NEWSLETTER_SEND_CONCURRENCY,
+Q_CLUSTER_JSON (a JSON object merged into Q_CLUSTER last, e.g. '{"workers": 4, "redis": "redis://127.0.0.1:6379/0"}'),
 SPAMD (host[:port] of a SpamAssassin spamd that scores newsletters in the checklist; none by default).
 """
 
@@ -188,6 +189,14 @@ Q_CLUSTER = {
     "poll": 0.5,
 }
 Q_CLUSTER["retry"] = Q_CLUSTER["timeout"] + 60
+# Several hosts (docs/operators-multi-host.md): Q_REDIS_URL puts the queue in Redis, Q_WORKERS sets the worker
+# processes of this host's cluster; NEWSLETTER_SEND_CONCURRENCY the send tasks per campaign (workers x hosts).
+if os.environ.get("Q_REDIS_URL"):
+    Q_CLUSTER["redis"] = os.environ["Q_REDIS_URL"]
+if os.environ.get("Q_WORKERS"):
+    Q_CLUSTER["workers"] = int(os.environ["Q_WORKERS"])
+if os.environ.get("NEWSLETTER_SEND_CONCURRENCY"):
+    WAGTAIL_NEWSLETTER["SEND_CONCURRENCY"] = int(os.environ["NEWSLETTER_SEND_CONCURRENCY"])
 Q_CLUSTER.update(json.loads(os.environ.get("Q_CLUSTER_JSON", "{}")))
 if Q_CLUSTER.get("redis"):
     Q_CLUSTER.pop("orm", None)  # one broker: django-q2 would take the ORM before Redis
