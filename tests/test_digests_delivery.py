@@ -32,9 +32,7 @@ def followed(client, url):
     return response["Location"]
 
 
-def test_qcluster_sends_the_digest_of_two_new_pages_then_skips_a_week(
-    archive, smtp_server, queue_for_real, cluster_factory, client  # noqa: F811
-):
+def test_qcluster_sends_the_digest_then_skips_a_day(archive, smtp_server, queue_for_real, cluster_factory, client):  # noqa: F811
     add_readers(2)
     now = timezone.now()
     local = timezone.localtime(now)
