@@ -30,7 +30,10 @@ def open_url(message):
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_a_real_qcluster_picks_b_by_peoples_opens_and_sends_it_to_the_rest(
-    archive, smtp_server, cluster_factory, queue_for_real  # noqa: F811
+    archive,
+    smtp_server,
+    cluster_factory,  # noqa: F811
+    queue_for_real,
 ):
     cluster = cluster_factory(
         smtp_server.port,

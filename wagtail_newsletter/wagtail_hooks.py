@@ -7,6 +7,7 @@ from .admin.audience.bulk_actions import SUBSCRIBER_BULK_ACTIONS
 from .admin.compose import editor, newsletter_templates, test_send
 from .admin.compose.urls import admin_urls as compose_admin_urls
 from .admin.reports import dashboard
+from .admin.reports.ab_tests import ab_tests_viewset
 from .admin.reports.audience import audience_reports_viewset
 from .admin.reports.exports import campaign_tools_viewset
 from .admin.send import entry, sender_domain_dns
@@ -35,6 +36,8 @@ hooks.register("register_log_actions", test_send.register_log_actions)
 
 # A campaign's people listings with CSV/XLSX exports, and its follow-ups.
 hooks.register("register_admin_viewset", lambda: campaign_tools_viewset)
+# A/B tests: the send wizard's step that starts one, its report, the editor's pick of the winner.
+hooks.register("register_admin_viewset", lambda: ab_tests_viewset)
 
 # Conversions: a visit of a goal page (or its form) by someone who came from a newsletter click.
 hooks.register("before_serve_page", conversions.page_served)

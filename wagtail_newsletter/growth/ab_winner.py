@@ -50,6 +50,14 @@ class VariantResult:
     def click_rate(self):
         return self.clickers / self.sent if self.sent else 0.0
 
+    @property
+    def open_percent(self):
+        return round(100 * self.open_rate, 1)
+
+    @property
+    def click_percent(self):
+        return round(100 * self.click_rate, 1)
+
     def successes(self, metric):
         return self.clickers if metric == AbMetric.CLICKS else self.openers
 
@@ -110,9 +118,7 @@ def pick_winner(ab_test_id, now=None):
         test.winner = best.variant
         if not test.send_winner:
             test.status = AbStatus.WAITING
-            test.note = _("Variant %(letter)s leads; send it to the rest when you are ready.") % {
-                "letter": best.letter
-            }
+            test.note = _("Variant %(letter)s leads; send it to the rest when you are ready.") % {"letter": best.letter}
             test.save(update_fields=["status", "decided_at", "winner", "note"])
             return True
         _send_to_rest(test, best.variant, user=None)

@@ -34,6 +34,7 @@ from ..send.campaign_views import CampaignObjectMixin, StatusColumn, deliveries_
 from ..send.pauses import guard_pause
 from ..send.wizard import campaign_breadcrumbs, url
 from . import audience, charts, click_map
+from .ab_tests import campaign_ab_section
 from .exports import export_links, follow_up_links, link_clickers_url
 from .languages import language_report
 from .preferences import campaign_summary
@@ -222,6 +223,7 @@ class CampaignReportView(CampaignObjectMixin, WagtailAdminTemplateMixin, Templat
         context = super().get_context_data(**kwargs)
         campaign = self.campaign
         context["not_sent"] = campaign.status in NOT_SENT
+        context.update(campaign_ab_section(campaign, self.request.user))  # the A/B test it is part of, if any
         if context["not_sent"]:
             return context
         aggregate.refresh()
