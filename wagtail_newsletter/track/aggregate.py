@@ -20,9 +20,7 @@ from django.db.models import Subquery
 from django.utils import timezone
 
 from ..conf import newsletter_settings
-from ..send.links import campaign_compiled, is_web
-from ..send.models import Campaign
-from . import delivery_counts, rules
+from . import bursts, delivery_counts, rules
 from .bulk_sql import fetch, upsert
 from .models import (
     Activity,
@@ -364,23 +362,6 @@ def _write_campaign_stats(totals, recipients, now):
     upsert(CampaignStats, STATS_COLUMNS, ("campaign_id",), rows)
 
 
-_WEB_LINKS = {}  # (campaign id, created_at): how many links of its link table are tracked web links
-
-
-def _burst_sizes(campaign_ids, burst_links):
-    """{campaign id: how many different links clicked at once make a burst} (two queries at most; cached)."""
-    keys = dict(Campaign.objects.filter(pk__in=campaign_ids).values_list("pk", "created_at"))
-    missing = [pk for pk, created_at in keys.items() if (pk, created_at) not in _WEB_LINKS]
-    if missing:
-        if len(_WEB_LINKS) > 1000:
-            _WEB_LINKS.clear()
-        for campaign in Campaign.objects.filter(pk__in=missing).only("pk", "created_at", "compiled"):
-            compiled = campaign_compiled(campaign)
-            links = compiled.links if compiled else ()
-            _WEB_LINKS[campaign.pk, campaign.created_at] = sum(1 for link in links if is_web(link.final_url))
-    return {pk: rules.burst_size(_WEB_LINKS[pk, created_at], burst_links) for pk, created_at in keys.items()}
-
-
 def _burst_clicks(events, chunk, thresholds):
     """Ids of the chunk's clicks that belong to a scanner burst, judged with every click of the same deliveries
     around them (including clicks outside the chunk), in one query."""
@@ -397,22 +378,4 @@ def _burst_clicks(events, chunk, thresholds):
             latest = event[AT] if latest is None or event[AT] > latest else latest
     if not judged:
         return set()
-    window = thresholds.burst_window
-    near = Event.objects.filter(
-        kind=CLICK,
-        link__isnull=False,
-        at__gte=earliest - window,
-        at__lte=latest + window,
-        delivery_id__in=Subquery(chunk.filter(kind=CLICK).values("delivery_id")),
-    ).values_list("delivery_id", "at", "link", "id")
-    clicks = defaultdict(list)
-    for delivery_id, at, link, event_id in fetch(near):
-        if delivery_id in judged:
-            clicks[delivery_id].append((at, link, event_id))
-    sizes = _burst_sizes(set(judged.values()), thresholds.burst_links)
-    machine = set()
-    for delivery_id, its_clicks in clicks.items():
-        size = sizes.get(judged[delivery_id], 2)
-        if len(its_clicks) >= size:
-            machine |= rules.burst_clicks(its_clicks, size, window)
-    return machine
+    return bursts.scanner_clicks(judged, earliest, latest, chunk.filter(kind=CLICK).values("delivery_id"), thresholds)
