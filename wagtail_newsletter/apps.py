@@ -39,6 +39,8 @@ class WagtailNewsletterConfig(AppConfig):
         from .growth import conversions
 
         conversions.connect()  # a click's conversion cookie (track's link_followed), form goals (post_save)
+        from .api.webhooks import receivers  # noqa: F401  (send's campaign_status_changed: campaign webhooks)
+
         self._connect_anymail()
 
     @staticmethod

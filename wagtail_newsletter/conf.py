@@ -140,6 +140,27 @@ DEFAULTS = {
     # (newer mails carry newer links); the pauses offered, in months.
     "PREFERENCES_LINK_DAYS": 365,
     "PAUSE_MONTHS": [1, 3, 6],
+    # Outbound webhooks (api/webhooks/, docs/developers/webhooks.md). A failed message is tried again after
+    # WEBHOOK_RETRY_BASE_SECONDS × 2^(failures in a row − 1), at most WEBHOOK_RETRY_MAX_SECONDS apart, for
+    # WEBHOOK_RETRY_HOURS; an endpoint with no success for WEBHOOK_DISABLE_AFTER_HOURS is disabled and its owner mailed.
+    # A delivery task claims WEBHOOK_BATCH_SIZE messages of one endpoint under a lease of WEBHOOK_LEASE_SECONDS, posts
+    # them over WEBHOOK_CONNECTIONS keep-alive connections (WEBHOOK_TIMEOUT seconds each request), works for up to
+    # WEBHOOK_TASK_SECONDS; at most WEBHOOK_CONCURRENCY tasks per endpoint. Fan-out reads up to WEBHOOK_FANOUT_CHUNK
+    # log rows per tick and reads id ranges found empty again for WEBHOOK_GAP_SECONDS (transactions still running).
+    # A rotated secret keeps signing beside the new one for WEBHOOK_SECRET_GRACE_HOURS.
+    "WEBHOOK_RETRY_BASE_SECONDS": 5,
+    "WEBHOOK_RETRY_MAX_SECONDS": 6 * 3600,
+    "WEBHOOK_RETRY_HOURS": 72,
+    "WEBHOOK_DISABLE_AFTER_HOURS": 72,
+    "WEBHOOK_BATCH_SIZE": 200,
+    "WEBHOOK_LEASE_SECONDS": 60,
+    "WEBHOOK_CONNECTIONS": 4,
+    "WEBHOOK_TIMEOUT": 10,
+    "WEBHOOK_TASK_SECONDS": 50,
+    "WEBHOOK_CONCURRENCY": 2,
+    "WEBHOOK_FANOUT_CHUNK": 100_000,
+    "WEBHOOK_GAP_SECONDS": 120,
+    "WEBHOOK_SECRET_GRACE_HOURS": 24,
     # REST API (api/rest/, docs/developers/rest-api.md): requests per API key within a window of seconds (counted in
     # RATE_LIMIT_CACHE); how long a write's answer is replayed for the same Idempotency-Key; the origins whose pages may
     # call the public subscription endpoint from a browser (CORS; ["*"]: any; []: none).

@@ -1,6 +1,7 @@
 """Models of wagtail_newsletter, importable from here whatever the internal layout."""
 
 from .api.rest.models import ApiKey, IdempotentResponse  # noqa: F401
+from .api.webhooks.models import EventType, WebhookCursor, WebhookEndpoint, WebhookMessage  # noqa: F401
 from .audience.import_job import ImportJob  # noqa: F401
 from .audience.models import (  # noqa: F401
     Consent,

@@ -32,6 +32,8 @@ SCHEDULES = [
     ("wagtail_newsletter: prune old tracking events", "wagtail_newsletter.track.retention.prune_events", 1440),
     # Makes the issues of the page digests that are due (idempotent: one issue per digest and period).
     ("wagtail_newsletter: page digests", "wagtail_newsletter.growth.digest_runs.tick", 1),
+    # Fans new events out to the webhook endpoints' outboxes and starts delivery tasks where messages are due.
+    ("wagtail_newsletter: webhooks", "wagtail_newsletter.api.webhooks.delivery.tick", 1),
     # Looks every sender domain's SPF, DKIM, DMARC and MX records up again: records that disappear are flagged.
     (
         "wagtail_newsletter: check sender domains in DNS",

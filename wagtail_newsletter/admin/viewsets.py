@@ -9,6 +9,7 @@ from wagtail.snippets.views.snippets import SnippetViewSetGroup
 from .audience.import_views import import_viewset
 from .audience.viewsets import FieldViewSet, GroupViewSet, SubscriberViewSet, SubscriptionFormViewSet
 from .compose.newsletter_templates import NewsletterTemplateViewSet
+from .growth.digests import DigestViewSet
 from .growth.goals import GoalViewSet
 from .growth.segments import SegmentViewSet
 from .reports.inbound_messages import inbound_messages_viewset
@@ -18,6 +19,7 @@ from .reports.views import reports_viewset
 from .send.campaign_views import campaign_viewset
 from .send.credit_views import credits_viewset
 from .send.sender_domains import SenderDomainViewSet
+from .webhooks.views import WebhookEndpointViewSet, delivery_log_viewset
 
 
 class NewsletterViewSetGroup(SnippetViewSetGroup):
@@ -34,6 +36,7 @@ class NewsletterViewSetGroup(SnippetViewSetGroup):
         preference_changes_viewset,
         GroupViewSet,
         SegmentViewSet,
+        DigestViewSet,
         GoalViewSet,
         FieldViewSet,
         SubscriptionFormViewSet,
@@ -41,4 +44,6 @@ class NewsletterViewSetGroup(SnippetViewSetGroup):
         SenderDomainViewSet,
         credits_viewset,
         NewsletterTemplateViewSet,
+        WebhookEndpointViewSet,
+        delivery_log_viewset,
     )

@@ -8,6 +8,7 @@ import logging
 
 from django.db import transaction
 from django.db.models import Count
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -32,6 +33,14 @@ from .translations import compile_translations, language_plan, translation_probl
 logger = logging.getLogger(__name__)
 
 STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+
+# Sent inside the transaction that moves a campaign to sending, paused or a finished status, with ``campaign`` and
+# ``previous`` (its status before); floors above react in that transaction (api's webhooks write their outbox rows).
+campaign_status_changed = Signal()
+
+
+def _status_changed(campaign, previous):
+    campaign_status_changed.send(sender=Campaign, campaign=campaign, previous=previous)
 PERMISSION = "wagtail_newsletter.send_campaign"
 
 
@@ -207,11 +216,12 @@ def start(campaign, compiled, user=None):
     if newsletter_settings.CREDITS_ENABLED:
         credits.charge(campaign, campaign.recipient_count, actor=user)  # raises InsufficientCredits: rolled back
     now = timezone.now()
-    campaign.status = CampaignStatus.SENDING
+    previous, campaign.status = campaign.status, CampaignStatus.SENDING
     campaign.started_at = now
     campaign.sent_by = user or campaign.sent_by
     campaign.status_note = ""
     campaign.save()
+    _status_changed(campaign, previous)
     dispatch.kick_on_commit(campaign.pk, newsletter_settings.SEND_CONCURRENCY)
     logger.info("Campaign %s started: %d recipients", campaign.pk, campaign.recipient_count)
 
@@ -252,6 +262,7 @@ def start_scheduled(campaign_id, now=None):
             campaign.finished_at = timezone.now()
             campaign.status_note = _("The scheduled send could not start: %(reason)s") % {"reason": error}
             campaign.save(update_fields=["status", "finished_at", "status_note"])
+            _status_changed(campaign, CampaignStatus.SCHEDULED)
             return False
     return True
 
@@ -269,6 +280,7 @@ def pause(campaign, user=None, reason="", cause=PauseCause.EDITOR):
         campaign.status_note = reason
         campaign.pause_cause = cause
         campaign.save(update_fields=["status", "paused_at", "status_note", "pause_cause"])
+        _status_changed(campaign, CampaignStatus.SENDING)
     return campaign
 
 
@@ -283,6 +295,7 @@ def resume(campaign, user=None):
         campaign.status_note = ""
         campaign.pause_cause = ""  # resuming is the editor's decision: the cause is over
         campaign.save(update_fields=["status", "paused_at", "hold_until", "status_note", "pause_cause"])
+        _status_changed(campaign, CampaignStatus.PAUSED)
         dispatch.kick_on_commit(campaign.pk, newsletter_settings.SEND_CONCURRENCY)
     return campaign
 
@@ -293,11 +306,13 @@ def cancel(campaign, user=None):
         campaign = _locked(campaign)
         if campaign.is_finished:
             raise CampaignError(_("This campaign has already finished."))
-        was_scheduled = campaign.status == CampaignStatus.SCHEDULED
+        previous = campaign.status
+        was_scheduled = previous == CampaignStatus.SCHEDULED
         campaign.status = CampaignStatus.CANCELLED
         campaign.finished_at = timezone.now()
         campaign.hold_until = None
         campaign.save(update_fields=["status", "finished_at", "hold_until"])
+        _status_changed(campaign, previous)
         # Rows being sent right now are skipped by their worker as it stops (or by the dispatcher if it died).
         skip_cancelled(campaign, Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.QUEUED))
         if was_scheduled:
@@ -339,12 +354,13 @@ def finish_if_done(campaign_id):
         ).exists()
         if pending:
             return False
-        campaign.status = CampaignStatus.SENT
+        previous, campaign.status = campaign.status, CampaignStatus.SENT
         campaign.finished_at = timezone.now()
         campaign.hold_until = None
         if not campaign.pause_cause:  # a guard's or receivers' pause stays on record for the report
             campaign.status_note = ""  # a quota or relay note is over once everything is out
         campaign.save(update_fields=["status", "finished_at", "hold_until", "status_note"])
+        _status_changed(campaign, previous)
         if campaign.credits_charged:
             credits.settle(campaign)
     logger.info("Campaign %s sent", campaign_id)
