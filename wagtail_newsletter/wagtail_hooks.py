@@ -6,6 +6,7 @@ from wagtail.snippets.models import register_snippet
 from .admin.audience.bulk_actions import SUBSCRIBER_BULK_ACTIONS
 from .admin.compose import editor, newsletter_templates, test_send
 from .admin.compose.urls import admin_urls as compose_admin_urls
+from .admin.growth.digests import add_digests_waiting_panel
 from .admin.reports import dashboard
 from .admin.reports.ab_tests import ab_tests_viewset
 from .admin.reports.audience import audience_reports_viewset
@@ -48,3 +49,5 @@ hooks.register("register_admin_viewset", lambda: audience_reports_viewset)
 hooks.register("construct_homepage_panels", dashboard.add_recent_campaigns_panel)
 # Sender domains whose DNS records stopped passing (and when they stop sending).
 hooks.register("construct_homepage_panels", sender_domain_dns.add_sender_domain_alerts_panel)
+# Page digest issues that wait for an editor's review.
+hooks.register("construct_homepage_panels", add_digests_waiting_panel)
