@@ -11,6 +11,7 @@ only here: the hosts are separate process trees on 127.0.0.1."""
 
 import email
 import email.policy
+import json
 import os
 import re
 import shlex
@@ -59,16 +60,6 @@ def redis_unavailable():
     except Exception as error:  # noqa: BLE001 - any reason makes the test impossible, and is shown
         return f"needs Redis at {REDIS_URL} (TEST_REDIS_URL) and the redis package: {error}"
     return None
-
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="several hosts share one PostgreSQL (SKIP LOCKED claims); run with TEST_DATABASE_URL=postgres://…",
-    ),
-]
 
 
 def read_environment_file(path):
@@ -257,6 +248,12 @@ def tracking_paths(raw):
     return re.search(r"/newsletter/o/[^\"'\s>]+", html).group(0), re.search(r"/newsletter/c/[^\"'\s>]+", html).group(0)
 
 
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="several hosts share one PostgreSQL (SKIP LOCKED claims); run with TEST_DATABASE_URL=postgres://…",
+)
 def test_two_hosts_send_one_campaign_and_one_survives_the_other_s_sigkill(
     archive,  # noqa: F811
     relay,
@@ -323,3 +320,47 @@ def test_two_hosts_send_one_campaign_and_one_survives_the_other_s_sigkill(
             assert len({mid for r, mid, _s in messages if r == rcpt}) == 1
     assert Campaign.objects.get(pk=campaign.pk).status == "sent"
     assert Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.SENT).count() == RECIPIENTS
+
+
+def test_the_guide_shows_the_tested_units_and_every_variable_of_the_environment_file():
+    guide = (ROOT / "docs" / "operators-multi-host.md").read_text()
+    shown, unit = {}, None
+    for line in re.search(r"```ini\n(.*?)```", guide, re.S).group(1).splitlines():
+        if match := re.fullmatch(r"# (\S+\.service), \[Service\]", line):
+            unit = shown.setdefault(match.group(1), {})
+        elif line.strip():
+            key, _equals, value = line.partition("=")
+            unit[key] = value
+    assert set(shown) == {"gunicorn.service", "qcluster.service"}
+    for name, settings in shown.items():
+        service = read_unit(EXAMPLES / name)
+        assert settings == {key: service[key] for key in settings}, name
+        # Both services read the one environment file.
+        assert service["EnvironmentFile"].lstrip("-") == "/etc/mysite/mysite.env"
+    table = {
+        name for row in re.findall(r"^\| (`[A-Z_]+`.*?) \|", guide, re.M) for name in re.findall(r"`([A-Z_]+)`", row)
+    }
+    assert table == set(read_environment_file(EXAMPLES / "mysite.env")) - {"DJANGO_SETTINGS_MODULE"}
+
+
+def test_the_example_site_reads_the_environment_file():
+    """The example site's settings, imported with the documented environment file: Redis broker (no ORM one), the
+    workers, the send concurrency, the database with persistent connections."""
+    documented = read_environment_file(EXAMPLES / "mysite.env")
+    code = (
+        "import json, example.settings as s; print(json.dumps([s.Q_CLUSTER, s.WAGTAIL_NEWSLETTER['SEND_CONCURRENCY'], "
+        "s.DATABASES['default']['NAME'], s.DATABASES['default']['HOST'], s.DATABASES['default']['CONN_MAX_AGE'], "
+        "s.SECRET_KEY, s.DEBUG, s.WAGTAIL_NEWSLETTER['BASE_URL']]))"
+    )
+    environment = {**os.environ, **documented, "PYTHONPATH": str(ROOT / "example_site")}
+    environment.pop("DJANGO_SETTINGS_MODULE")
+    environment.pop("Q_CLUSTER_JSON", None)
+    output = subprocess.run(
+        [sys.executable, "-c", code], env=environment, cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    q_cluster, concurrency, name, host, conn_max_age, secret_key, debug, base_url = json.loads(output)
+    assert q_cluster["redis"] == documented["Q_REDIS_URL"] and "orm" not in q_cluster
+    assert q_cluster["workers"] == int(documented["Q_WORKERS"])
+    assert concurrency == int(documented["NEWSLETTER_SEND_CONCURRENCY"])
+    assert (name, host, conn_max_age) == ("mysite", "db.internal", int(documented["CONN_MAX_AGE"]))
+    assert (secret_key, debug, base_url) == (documented["SECRET_KEY"], False, documented["NEWSLETTER_BASE_URL"])
