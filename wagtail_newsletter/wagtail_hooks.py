@@ -3,6 +3,7 @@
 from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
+from .admin.api.api_keys import api_key_viewset
 from .admin.audience.bulk_actions import SUBSCRIBER_BULK_ACTIONS
 from .admin.compose import editor, newsletter_templates, test_send
 from .admin.compose.urls import admin_urls as compose_admin_urls
@@ -51,3 +52,5 @@ hooks.register("construct_homepage_panels", dashboard.add_recent_campaigns_panel
 hooks.register("construct_homepage_panels", sender_domain_dns.add_sender_domain_alerts_panel)
 # Page digest issues that wait for an editor's review.
 hooks.register("construct_homepage_panels", add_digests_waiting_panel)
+# API keys of the REST API (Settings › API keys): made and shown once here.
+hooks.register("register_admin_viewset", lambda: api_key_viewset)

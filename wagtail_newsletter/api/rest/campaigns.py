@@ -18,7 +18,7 @@ from ...send.models import Campaign
 from ...track.stats import campaign_report
 from . import auth, cursors
 from .problems import ApiProblem, not_found
-from .schemas import CampaignIn, CampaignOut, CampaignPage, ProgressOut, ScheduleIn, StatisticsOut
+from .schemas import ID_PATH, CampaignIn, CampaignOut, CampaignPage, ProgressOut, ScheduleIn, StatisticsOut
 from .validation import check_groups
 
 router = Router(tags=["campaigns"])
@@ -65,7 +65,7 @@ def list_campaigns(
 
 
 @router.get("/campaigns/{int:campaign_id}", response=CampaignOut, auth=auth.read, summary="Get a campaign")
-def get_campaign(request, campaign_id: int):
+def get_campaign(request, campaign_id: int = ID_PATH):
     return campaign_out(_campaign(campaign_id))
 
 
@@ -97,7 +97,7 @@ def _sender(request):
 
 
 @router.post("/campaigns/{int:campaign_id}/schedule", response=CampaignOut, auth=auth.send, summary="Send or schedule")
-def schedule(request, campaign_id: int, payload: ScheduleIn):
+def schedule(request, payload: ScheduleIn, campaign_id: int = ID_PATH):
     """Send now (no ``at``) or at ``at``. The checks of the send wizard run now (and again at that time): a
     campaign that can't go out is a 409 problem saying why."""
     campaign = _campaign(campaign_id)
@@ -126,29 +126,29 @@ def _action(request, campaign_id, action):
 
 
 @router.post("/campaigns/{int:campaign_id}/pause", response=CampaignOut, auth=auth.send, summary="Pause")
-def pause(request, campaign_id: int):
+def pause(request, campaign_id: int = ID_PATH):
     return _action(request, campaign_id, lifecycle.pause)
 
 
 @router.post("/campaigns/{int:campaign_id}/resume", response=CampaignOut, auth=auth.send, summary="Resume")
-def resume(request, campaign_id: int):
+def resume(request, campaign_id: int = ID_PATH):
     return _action(request, campaign_id, lifecycle.resume)
 
 
 @router.post("/campaigns/{int:campaign_id}/cancel", response=CampaignOut, auth=auth.send, summary="Cancel")
-def cancel(request, campaign_id: int):
+def cancel(request, campaign_id: int = ID_PATH):
     """Stop for good: messages not sent yet are skipped (and their credits refunded)."""
     return _action(request, campaign_id, lifecycle.cancel)
 
 
 @router.get("/campaigns/{int:campaign_id}/progress", response=ProgressOut, auth=auth.read, summary="Progress")
-def progress(request, campaign_id: int):
+def progress(request, campaign_id: int = ID_PATH):
     figures = lifecycle.progress(_campaign(campaign_id))
     return {name: figures[name] for name in ProgressOut.model_fields}
 
 
 @router.get("/campaigns/{int:campaign_id}/statistics", response=StatisticsOut, auth=auth.read, summary="Statistics")
-def statistics(request, campaign_id: int):
+def statistics(request, campaign_id: int = ID_PATH):
     """Counts and rates as the report shows them (aggregated from the events every minute)."""
     report = campaign_report(_campaign(campaign_id))
     figures = {name: getattr(report, name) for name in StatisticsOut.model_fields if name != "rates"}

@@ -8,7 +8,7 @@ from ninja import Query, Router
 
 from ...send.models import Agent, Event, EventKind
 from . import auth, cursors
-from .schemas import EventPage
+from .schemas import ID_QUERY, EventPage
 
 router = Router(tags=["events"])
 KIND_NAMES = {kind.value: kind.name.lower() for kind in EventKind}
@@ -24,7 +24,7 @@ _KIND = Query(None, description="One of: " + ", ".join(KINDS), pattern="^(" + "|
 def list_events(
     request,
     since: datetime.datetime | None = _SINCE,
-    campaign: int | None = None,
+    campaign: int | None = ID_QUERY,
     kind: str | None = _KIND,
     cursor: str | None = Query(None, max_length=100),
     limit: int = Query(500, ge=1, le=cursors.MAX_LIMIT),

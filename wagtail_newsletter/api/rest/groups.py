@@ -9,7 +9,7 @@ from ninja import Router, Status
 from ...audience.models import Field, Group
 from . import auth
 from .problems import ApiProblem, not_found
-from .schemas import FieldIn, FieldOut, GroupIn, GroupOut, GroupPatch
+from .schemas import ID_PATH, FieldIn, FieldOut, GroupIn, GroupOut, GroupPatch
 
 router = Router(tags=["groups and fields"])
 
@@ -42,7 +42,7 @@ def list_groups(request):
 
 
 @router.get("/groups/{int:group_id}", response=GroupOut, auth=auth.read, summary="Get a group")
-def get_group(request, group_id: int):
+def get_group(request, group_id: int = ID_PATH):
     return group_out(_group(group_id))
 
 
@@ -60,7 +60,7 @@ def create_group(request, payload: GroupIn):
 
 
 @router.patch("/groups/{int:group_id}", response=GroupOut, auth=auth.write, summary="Change a group")
-def update_group(request, group_id: int, payload: GroupPatch):
+def update_group(request, payload: GroupPatch, group_id: int = ID_PATH):
     group = _group(group_id)
     values = {key: value for key, value in payload.dict(exclude_unset=True).items() if value is not None}
     if "name" in values:
@@ -76,7 +76,7 @@ def update_group(request, group_id: int, payload: GroupPatch):
 
 
 @router.delete("/groups/{int:group_id}", response={204: None}, auth=auth.write, summary="Delete a group")
-def delete_group(request, group_id: int):
+def delete_group(request, group_id: int = ID_PATH):
     """Delete the group (its members stay subscribers; campaigns lose it from their audience)."""
     _group(group_id).delete()
     return Status(204, None)

@@ -1,10 +1,15 @@
 """What the REST API reads and answers (pydantic through django-ninja): these classes are its OpenAPI schema."""
 
 import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from ninja import Field, Schema
+from ninja import Field, Path, Query, Schema
 
+# Ids fit a 64-bit integer column on every database (a larger number is a 422, not an overflow).
+MAX_ID = 2**62
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+ID_PATH = Path(..., ge=1, le=MAX_ID)
+ID_QUERY = Query(None, ge=1, le=MAX_ID)
 Email = Field(..., min_length=1, max_length=254, examples=["ada@example.org"])
 StatusName = Literal["pending", "subscribed", "unsubscribed", "bounced", "complained"]
 
@@ -18,7 +23,7 @@ class SubscriberOut(Schema):
     status: StatusName
     source: str
     fields: dict[str, Any]
-    groups: list[int]
+    groups: list[Id]
     first_subscribed_at: datetime.datetime | None
     status_changed_at: datetime.datetime
     created_at: datetime.datetime
@@ -36,13 +41,13 @@ class SubscriberIn(Schema):
     last_name: str = Field("", max_length=255)
     language: str = Field("", max_length=10)
     fields: dict[str, Any] = Field(default_factory=dict, description="Custom field values by key.")
-    groups: list[int] = Field(default_factory=list, max_length=100, description="Ids of the groups to join.")
+    groups: list[Id] = Field(default_factory=list, max_length=100, description="Ids of the groups to join.")
     double_opt_in: bool = Field(
         False,
         description="True: the person gets the confirmation mail of form_id and is subscribed once they confirm "
         "(status pending until then). False: subscribed at once (you have their consent).",
     )
-    form_id: int | None = Field(None, description="The subscription form whose consent text and mail are used.")
+    form_id: Id | None = Field(None, description="The subscription form whose consent text and mail are used.")
 
 
 class SubscriberPatch(Schema):
@@ -50,7 +55,7 @@ class SubscriberPatch(Schema):
     last_name: str | None = Field(None, max_length=255)
     language: str | None = Field(None, max_length=10)
     fields: dict[str, Any] | None = Field(None, description="Merged into the current values; null removes a value.")
-    groups: list[int] | None = Field(None, max_length=100, description="Replaces the groups the subscriber is in.")
+    groups: list[Id] | None = Field(None, max_length=100, description="Replaces the groups the subscriber is in.")
 
 
 class BulkRow(Schema):
@@ -63,7 +68,7 @@ class BulkRow(Schema):
 
 class BulkIn(Schema):
     subscribers: list[BulkRow] = Field(..., min_length=1, max_length=10_000)
-    groups: list[int] = Field(default_factory=list, max_length=100, description="Every row joins these groups.")
+    groups: list[Id] = Field(default_factory=list, max_length=100, description="Every row joins these groups.")
 
 
 class BulkReject(Schema):
@@ -135,11 +140,11 @@ class SignupAccepted(Schema):
 
 
 class CampaignIn(Schema):
-    page_id: int
+    page_id: Id
     name: str = Field("", max_length=255)
     all_subscribers: bool = False
-    groups: list[int] = Field(default_factory=list, max_length=100)
-    exclude_groups: list[int] = Field(default_factory=list, max_length=100)
+    groups: list[Id] = Field(default_factory=list, max_length=100)
+    exclude_groups: list[Id] = Field(default_factory=list, max_length=100)
 
 
 class ScheduleIn(Schema):
@@ -153,8 +158,8 @@ class CampaignOut(Schema):
     subject: str
     status: Literal["draft", "scheduled", "sending", "paused", "sent", "cancelled", "failed"]
     all_subscribers: bool
-    groups: list[int]
-    exclude_groups: list[int]
+    groups: list[Id]
+    exclude_groups: list[Id]
     scheduled_at: datetime.datetime | None
     started_at: datetime.datetime | None
     finished_at: datetime.datetime | None

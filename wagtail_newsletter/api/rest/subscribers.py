@@ -21,6 +21,7 @@ from ...audience.subscription_form import SubscriptionForm
 from . import auth, cursors
 from .problems import ApiProblem, not_found
 from .schemas import (
+    ID_QUERY,
     BulkIn,
     BulkResult,
     Done,
@@ -70,7 +71,7 @@ def find(email):
 def list_subscribers(
     request,
     status: StatusName | None = None,
-    group: int | None = Query(None, description="Only members of this group."),
+    group: int | None = ID_QUERY,
     email_contains: str | None = Query(None, max_length=254),
     created_after: datetime.datetime | None = None,
     updated_after: datetime.datetime | None = None,

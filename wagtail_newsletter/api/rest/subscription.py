@@ -16,7 +16,7 @@ from ...audience.signup_form import CONSENT_NAME, STAMP_NAME, SignupForm
 from ...audience.subscription_form import SubscriptionForm
 from ...conf import newsletter_settings
 from .problems import ApiProblem, not_found
-from .schemas import SignupAccepted, SignupFormOut
+from .schemas import ID_PATH, SignupAccepted, SignupFormOut
 
 router = Router(tags=["subscription"])
 
@@ -39,7 +39,7 @@ def _form(form_id):
 
 
 @router.get("/subscription-forms/{int:form_id}", response=SignupFormOut, auth=None, summary="A sign-up form")
-def get_form(request, form_id: int):
+def get_form(request, form_id: int = ID_PATH):
     """What the form asks and a fresh ``stamp`` to send back as ``rendered``."""
     form = _form(form_id)
     signup = SignupForm(form)
@@ -61,7 +61,7 @@ def _rate_limited(period):
 
 
 @router.post("/subscription-forms/{int:form_id}/signups", response={202: SignupAccepted}, auth=None, summary="Sign up")
-def sign_up(request, form_id: int, payload: SignupIn):
+def sign_up(request, payload: SignupIn, form_id: int = ID_PATH):
     """Record a sign-up: the person gets the confirmation mail and is subscribed once they confirm."""
     form = _form(form_id)
     if abuse.body_too_large(request.META.get("CONTENT_LENGTH")):
