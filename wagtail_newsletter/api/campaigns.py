@@ -41,9 +41,14 @@ def _newsletter_page(page: Page | int) -> Page:
     return specific
 
 
-def _state_error(error: Exception) -> InvalidState:
-    message = str(error)
-    return InvalidState(message, problems=[message])
+def _state_error(error: Exception, campaign: Campaign | None = None, user=None) -> InvalidState:
+    """InvalidState with the message of ``error``; for a refused start, ``problems`` lists each of the send checks'
+    reasons (computed again, on this error path only)."""
+    problems = [str(error)]
+    if campaign is not None:
+        campaign.refresh_from_db()
+        problems = [str(problem) for problem in lifecycle.check_can_send(campaign, user)] or problems
+    return InvalidState(" ".join(problems), problems=problems)
 
 
 def create_campaign(page: Page | int, *, subject: str | None = None, name: str | None = None, user=None) -> Campaign:
@@ -118,7 +123,7 @@ def schedule(campaign: Campaign | int, at: datetime.datetime, *, user=None) -> C
     try:
         return lifecycle.schedule(campaign, at, user=user)
     except lifecycle.CampaignError as error:
-        raise _state_error(error) from error
+        raise _state_error(error, campaign, user) from error
 
 
 def send(campaign: Campaign | int, *, user=None) -> Campaign:
@@ -130,7 +135,7 @@ def send(campaign: Campaign | int, *, user=None) -> Campaign:
     try:
         return lifecycle.send_now(campaign, user=user)
     except (lifecycle.CampaignError, InsufficientCredits) as error:
-        raise _state_error(error) from error
+        raise _state_error(error, campaign, user) from error
 
 
 def pause(campaign: Campaign | int, *, reason: str = "", user=None) -> Campaign:
