@@ -280,3 +280,12 @@ def test_variant_subject_preheader_and_sender_do_not_touch_the_page(archive):
     page.refresh_from_db()
     assert page.latest_revision_id == latest
     assert Counter(Campaign.objects.values_list("status", flat=True)) == {"draft": 3}
+
+
+@pytest.mark.django_db
+def test_the_rest_campaign_starts_only_through_its_test(archive):
+    test = started(archive, count=100)
+    with pytest.raises(campaigns.CampaignError, match="winner of an A/B test"):
+        campaigns.send_now(test.campaign)
+    assert Campaign.objects.get(pk=test.campaign_id).status == CampaignStatus.DRAFT
+    assert not Delivery.objects.filter(campaign_id=test.campaign_id).exists()

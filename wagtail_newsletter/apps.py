@@ -32,6 +32,7 @@ class WagtailNewsletterConfig(AppConfig):
         # Campaigns to or without segments; an A/B variant to its sample, its test's rest campaign without the samples.
         planner.set_segment_audience(ab_tests.campaign_audience)
         campaigns.add_send_check(guards.send_check)  # the audience's recent bounce and complaint rates
+        campaigns.add_send_check(ab_tests.rest_send_check)  # an A/B test's rest campaign starts through its test
         from .deliverability import refusals
         from .send import claims
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..audience.models import Subscriber
@@ -143,3 +144,13 @@ def campaign_audience(campaign):
         sampled = sampled_for_test(test_id)
         exclude_q = sampled if exclude_q is None else exclude_q | sampled
     return include_q, exclude_q
+
+
+def rest_send_check(campaign, count):
+    """A send check (``send.campaigns.add_send_check``): the campaign that sends an A/B test's winner to the rest
+    starts only through the test (the winner's task or the editor's pick), not through the send wizard meanwhile."""
+    if AbTest.objects.filter(campaign=campaign, status__in=(AbStatus.TESTING, AbStatus.WAITING)).exists():
+        return [
+            gettext("This campaign sends the winner of an A/B test to the rest: choose the winner on the test's page.")
+        ]
+    return []

@@ -155,6 +155,8 @@ def _send_to_rest(test, variant, user):
             test.note = _("Everyone in the audience was in a sample: there was nobody left to send the winner to.")
             test.save(update_fields=["status", "decided_at", "winner", "note"])
             return
+        test.status = AbStatus.DONE  # saved first: the rest campaign's send check lets it start now
+        test.save(update_fields=["status"])
         try:
             lifecycle.send_now(rest, user)
         except (lifecycle.CampaignError, CreditsError) as error:
