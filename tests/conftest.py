@@ -1,5 +1,6 @@
 """Shared fixtures: a real SMTP server (aiosmtpd) and helpers to make audience rows."""
 
+import contextlib
 import email
 import email.policy
 import socket
@@ -72,15 +73,23 @@ def free_port():
 @pytest.fixture
 def smtp_server(settings):
     """A real SMTP server on 127.0.0.1; Django's SMTP backend is pointed at it."""
-    handler = RecordingHandler()
+    with serving_smtp(RecordingHandler()) as handler:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = handler.port
+        yield handler
+
+
+@contextlib.contextmanager
+def serving_smtp(handler):
+    """``handler`` behind a real aiosmtpd server on 127.0.0.1 (its port in ``handler.port``) until the block ends."""
     handler.port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
     controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = handler.port
-    yield handler
-    controller.stop()
+    try:
+        yield handler
+    finally:
+        controller.stop()
 
 
 def pytest_collection_modifyitems(items):

@@ -11,7 +11,6 @@ import asyncio
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group as UserGroup
 from django.contrib.auth.models import Permission
@@ -20,7 +19,7 @@ from wagtail.models import GroupPagePermission
 from wagtail_newsletter.audience.models import Group, Membership, Status, Subscriber
 from wagtail_newsletter.compose.models import NewsletterIndexPage, NewsletterPage
 
-from .conftest import RecordingHandler, free_port
+from .conftest import RecordingHandler, serving_smtp
 from .live_site import ARTIFACTS, BROWSER_TEST, log_in
 from .send_cluster import cluster_log, start_qcluster, stop_qcluster
 
@@ -39,12 +38,8 @@ class SlowRecordingHandler(RecordingHandler):
 
 @pytest.fixture
 def slow_smtp():
-    handler = SlowRecordingHandler()
-    handler.port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    yield handler
-    controller.stop()
+    with serving_smtp(SlowRecordingHandler()) as handler:
+        yield handler
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.core.management import call_command
 
 from wagtail_newsletter.audience.models import Status, StatusEvent, Subscriber
@@ -22,7 +21,7 @@ from wagtail_newsletter.deliverability.models import InboundMessage
 from wagtail_newsletter.management.commands import newsletter_inbound
 from wagtail_newsletter.send.models import Event, EventKind
 
-from .conftest import free_port
+from .conftest import serving_smtp
 from .inbound_fixtures import hard_bounce, sent_deliveries, unsubscribe_request, verp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,11 +101,8 @@ class PipeHandler:
 
 @pytest.fixture
 def pipe_mta():
-    handler = PipeHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield handler, controller.port
-    controller.stop()
+    with serving_smtp(PipeHandler()) as handler:
+        yield handler, handler.port
 
 
 def _send(port, sender, recipient, raw):
