@@ -6,11 +6,12 @@ import datetime
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
-
+from django.utils import timezone
 from home.models import HomePage
+
 from wagtail_newsletter.audience.models import Group
 from wagtail_newsletter.growth.digest_runs import run_due_digests
-from wagtail_newsletter.growth.digests import Digest
+from wagtail_newsletter.growth.digests import Digest, DigestRun, RunOutcome
 
 from .digest_fixtures import PARIS, add_page, add_readers, home_page, make_digest, make_template
 
@@ -102,3 +103,21 @@ def test_past_issues_and_the_issues_waiting_for_review(admin_client, archive):
     waiting.campaign.status = "sending"
     waiting.campaign.save()
     assert "Digest issues waiting for review" not in admin_client.get(reverse("wagtailadmin_home")).content.decode()
+
+
+@pytest.mark.django_db
+def test_make_an_issue_now_gathers_the_new_pages_at_once_then_skips(admin_client, archive):
+    add_readers(1)
+    digest = make_digest(archive, review=True, published_since=timezone.now() - datetime.timedelta(days=1))
+    page = add_page("Tulips are out", timezone.now() - datetime.timedelta(hours=1))
+    url = reverse("wagtailsnippets_wagtail_newsletter_digest:issue_now", args=[digest.pk])
+    assert admin_client.get(url).status_code == 405  # a GET changes nothing
+    assert not DigestRun.objects.exists()
+
+    response = admin_client.post(url, follow=True)
+    [run] = DigestRun.objects.all()
+    assert run.outcome == RunOutcome.REVIEW and run.page_ids == [page.pk]
+    assert "The issue is made" in response.content.decode()
+    admin_client.post(url)
+    assert DigestRun.objects.order_by("pk").last().outcome == RunOutcome.SKIPPED
+    assert Digest.objects.get().published_since > run.period_end - datetime.timedelta(seconds=1)

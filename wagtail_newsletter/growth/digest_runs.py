@@ -56,15 +56,15 @@ def run_due_digests(now=None):
     return made
 
 
-def run_digest(digest_id, now):
+def run_digest(digest_id, now, ahead_of_schedule=False):
     """Handle the period of digest ``digest_id`` that ended last before ``now``, once; None when nothing is due (or
-    another tick got there first)."""
+    another tick got there first). ``ahead_of_schedule``: an editor's "Make an issue now": the period ends ``now``."""
     with transaction.atomic():
         digest = Digest.objects.select_for_update().filter(pk=digest_id, active=True).first()
         if digest is None:
             return None
         try:
-            due = latest_occurrence(digest.schedule, now)
+            due = now if ahead_of_schedule else latest_occurrence(digest.schedule, now)
         except ScheduleError:
             logger.error("Digest %s has an invalid schedule; no issue made", digest_id)
             return None

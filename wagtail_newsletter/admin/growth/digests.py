@@ -2,14 +2,17 @@
 review or automatic), a page of its past issues, and a dashboard panel of the issues waiting for an editor's review."""
 
 from django import forms
+from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel, ObjectList, TabbedInterface
@@ -20,8 +23,8 @@ from wagtail.models import Page, get_page_models
 from wagtail.permissions import policy_registry
 from wagtail.snippets.views.snippets import IndexView, SnippetViewSet
 
-from ...growth.digest_runs import excluded_content_types, waiting_for_review
-from ...growth.digests import Digest, DigestRun
+from ...growth.digest_runs import excluded_content_types, run_digest, waiting_for_review
+from ...growth.digests import Digest, DigestRun, RunOutcome
 
 CAMPAIGN_URL = "newsletter_campaigns:detail"
 SEND_URL = "newsletter_campaigns:send_recipients"
@@ -108,8 +111,7 @@ def digest_edit_handler():
 
 class IssuesColumn(Column):
     def get_value(self, instance):
-        return format_html('<a href="{}">{}</a>', reverse("wagtailsnippets_wagtail_newsletter_digest:issues",
-                                                          args=[instance.pk]), _("Past issues"))  # fmt: skip
+        return format_html('<a href="{}">{}</a>', issues_url(instance), _("Past issues"))
 
 
 class DigestIndexView(IndexView):
@@ -136,7 +138,36 @@ class DigestViewSet(SnippetViewSet):
     edit_handler = digest_edit_handler()
 
     def get_urlpatterns(self):
-        return [*super().get_urlpatterns(), path("<int:pk>/issues/", DigestIssuesView.as_view(), name="issues")]
+        return [
+            *super().get_urlpatterns(),
+            path("<int:pk>/issues/", DigestIssuesView.as_view(), name="issues"),
+            path("<int:pk>/issue-now/", make_issue_now, name="issue_now"),
+        ]
+
+
+def issues_url(digest):
+    return reverse("wagtailsnippets_wagtail_newsletter_digest:issues", args=[digest.pk])
+
+
+@require_POST
+def make_issue_now(request, pk):
+    """ "Make an issue now": the period since the last issue ends now (the schedule goes on as before)."""
+    if not policy_registry.get_by_type(Digest).user_has_permission(request.user, "change"):
+        raise PermissionDenied
+    digest = get_object_or_404(Digest, pk=pk)
+    if not digest.active:
+        messages.error(request, _("This digest is not active: activate it first."))
+        return redirect(issues_url(digest))
+    run = run_digest(digest.pk, timezone.now(), ahead_of_schedule=True)
+    if run is None:
+        messages.warning(request, _("No issue was made: another one was being made at the same moment."))
+    elif run.outcome == RunOutcome.SKIPPED:
+        messages.info(request, _("Nothing new was published since the last issue: this period is skipped."))
+    elif run.outcome == RunOutcome.FAILED:
+        messages.error(request, _("The issue was made but not sent: %(reason)s") % {"reason": run.note})
+    else:
+        messages.success(request, _("The issue is made: %(outcome)s.") % {"outcome": run.get_outcome_display()})
+    return redirect(issues_url(digest))
 
 
 def may_see_digests(user):
@@ -186,7 +217,14 @@ class DigestIssuesView(WagtailAdminTemplateMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         runs = list(DigestRun.objects.filter(digest=self.digest).select_related("campaign")[:200])
-        context.update(digest=self.digest, rows=issue_rows(runs))
+        may_change = policy_registry.get_by_type(Digest).user_has_permission(self.request.user, "change")
+        context.update(
+            digest=self.digest,
+            rows=issue_rows(runs),
+            issue_now_url=reverse("wagtailsnippets_wagtail_newsletter_digest:issue_now", args=[self.digest.pk])
+            if may_change and self.digest.active
+            else "",
+        )
         return context
 
 
