@@ -40,6 +40,9 @@ class WagtailNewsletterConfig(AppConfig):
         from .growth import conversions
 
         conversions.connect()  # a click's conversion cookie (track's link_followed), form goals (post_save)
+        from .growth.automations import triggers as automation_triggers
+
+        automation_triggers.connect()  # confirmations and group joins (audience's signals) start automations
         from .api.webhooks import receivers  # noqa: F401  (send's campaign_status_changed: campaign webhooks)
 
         self._connect_anymail()

@@ -12,6 +12,9 @@ or with a prefixed name (``WAGTAIL_NEWSLETTER_CONFIRMATION_MAX_AGE``). Read them
 from django.conf import settings
 
 DEFAULTS = {
+    # Automations: enrolments the tick moves in one transaction (growth/automations/tick.py): the ids travel as
+    # query parameters (SQLite allows 32,766).
+    "AUTOMATION_BATCH_SIZE": 5000,
     # Absolute base URL used in links inside emails ("https://www.example.org"). Falls back to the
     # request's host or to the default Wagtail site when empty.
     "BASE_URL": "",

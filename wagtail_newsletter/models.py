@@ -26,6 +26,13 @@ from .compose.models import (  # noqa: F401
 from .deliverability.models import InboundMessage  # noqa: F401
 from .growth.digests import Digest, DigestParentPage, DigestRun  # noqa: F401
 from .growth.ab_tests import AbSample, AbTest, AbVariant  # noqa: F401
+from .growth.automations.models import (  # noqa: F401
+    Automation,
+    AutomationStep,
+    Enrolment,
+    SegmentMember,
+    StepCampaign,
+)
 from .growth.goals import Conversion, Goal  # noqa: F401
 from .growth.segments import CampaignSegment, Segment  # noqa: F401
 from .send.models import (  # noqa: F401

@@ -26,6 +26,9 @@ SCHEDULES = [
     # Tops the credits balance up to the free monthly level once a month (a no-op with credits off).
     ("wagtail_newsletter: monthly free credits", "wagtail_newsletter.send.credits.monthly_top_up", 60),
     ("wagtail_newsletter: prune quota windows", "wagtail_newsletter.send.quotas.prune", 1440),
+    # Moves the people of active automations on through their due steps, and polls the triggers without a signal
+    # (anniversaries, segments entered, links clicked).
+    ("wagtail_newsletter: automations", "wagtail_newsletter.growth.automations.tick.tick_task", 1),
     # Folds new tracking events into the report statistics (report pages also fold a little before showing).
     ("wagtail_newsletter: aggregate tracking events", "wagtail_newsletter.track.aggregate.scheduled_aggregate", 1),
     # Deletes folded tracking events older than EVENT_RETENTION_DAYS (a no-op when it is None, the default).

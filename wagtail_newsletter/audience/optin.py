@@ -26,6 +26,9 @@ GROUPS_KEY = "groups"
 # goes out through the send stage's pipeline (DKIM, transport), a floor above this one: ``send.system_mail`` receives
 # this signal and queues its task, so that audience never names send.
 confirmation_requested = Signal()
+# Sent by ``confirm_subscription`` once a subscription is confirmed (the form's groups joined), inside its transaction,
+# with ``consent_id``, ``subscriber_id``, ``form_id`` (or None) and ``group_ids`` (the form's): growth's automations.
+subscription_confirmed = Signal()
 
 
 class ConfirmResult(enum.Enum):
@@ -130,6 +133,13 @@ def confirm_subscription(consent_id):
             add_to_group([subscriber.pk], group)
         consent.confirmed_at = timezone.now()
         consent.save(update_fields=["confirmed_at"])
+        subscription_confirmed.send(
+            sender=Consent,
+            consent_id=consent.pk,
+            subscriber_id=subscriber.pk,
+            form_id=consent.form_id,
+            group_ids=[group.pk for group in consent.form.groups.all()] if consent.form is not None else [],
+        )
         if consent.form is not None and consent.form.notify_email:
             enqueue_on_commit("wagtail_newsletter.audience.tasks.notify_manager", consent.pk)
     return ConfirmResult.CONFIRMED

@@ -17,6 +17,7 @@ from ..conf import newsletter_settings
 from .fields import InvalidValue, coerce_field_value
 from .models import Field, Group, Membership, Subscriber
 from .preference_log import PreferenceChange, PreferenceChangeKind, UnsubscribeReason
+from .services import joined_group
 
 REASON_TEXT_LENGTH = 500
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -74,6 +75,8 @@ def set_topics(subscriber, group_ids, campaign_id=None):
             [Membership(subscriber_id=subscriber.pk, group_id=pk) for pk in added], ignore_conflicts=True
         )
         Membership.objects.filter(subscriber_id=subscriber.pk, group_id__in=removed).delete()
+        for group_id in added:  # the topics chosen join their groups like any other way in
+            joined_group.send(sender=Membership, group=Group(pk=group_id), subscriber_ids=[subscriber.pk])
         Subscriber.all_objects.filter(pk=subscriber.pk).update(updated_at=timezone.now())
         data = {"added": sorted(public[pk] for pk in added), "removed": sorted(public[pk] for pk in removed)}
         _log(subscriber, PreferenceChangeKind.TOPICS, campaign_id, data)

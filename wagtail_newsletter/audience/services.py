@@ -20,6 +20,9 @@ CHUNK = 2000
 # Sent by ``erase_forgotten`` with ``subscriber_ids``, inside the erasing transaction and before the rows go (their
 # deliveries still point at them): stages above ``audience`` (tracking) erase what they keep of these people.
 subscribers_erased = Signal()
+# Sent by ``add_to_group`` (and the preference page's topics) with ``group`` and ``subscriber_ids``, the people who
+# were not in it before, inside the transaction that added them: growth's automations start on it.
+joined_group = Signal()
 
 
 def _ids(subscribers):
@@ -127,6 +130,8 @@ def add_to_group(subscribers, group):
         new = [Membership(subscriber_id=pk, group=group) for pk in chunk if pk not in existing]
         Membership.objects.bulk_create(new, ignore_conflicts=True)
         created += len(new)
+        if new and joined_group.receivers:
+            joined_group.send(sender=Membership, group=group, subscriber_ids=[m.subscriber_id for m in new])
     return created
 
 
