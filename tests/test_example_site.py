@@ -101,7 +101,7 @@ def test_setup_demo_run_twice_leaves_the_same_rows(demo):
     call_command("setup_demo", stdout=open(os.devnull, "w"))
     assert demo_counts() == first
     assert first["Subscriber"] == 6 and first["Group"] == 3 and first["Field"] == 3
-    assert first["NewsletterTemplate"] == 1 and first["Image"] == 1 and first["SenderDomain"] == 1
+    assert first["NewsletterTemplate"] == 2 and first["Image"] == 1 and first["SenderDomain"] == 1
     assert SenderDomain.objects.get().private_key == key  # a new key would need a new DNS record
 
 

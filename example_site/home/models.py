@@ -1,6 +1,7 @@
+from django.db import models
 from wagtail import blocks
 from wagtail.admin.panels import FieldPanel
-from wagtail.fields import StreamField
+from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 
 from wagtail_newsletter.audience.blocks import SubscriptionFormBlock
@@ -20,3 +21,16 @@ class HomePage(Page):
     )
 
     content_panels = Page.content_panels + [FieldPanel("body")]
+
+
+class ArticlePage(Page):
+    """A news article of the example site: the weekly page digest mails a teaser of each new one (its intro and
+    image)."""
+
+    intro = models.TextField(blank=True)
+    image = models.ForeignKey("wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    body = RichTextField(blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("intro"), FieldPanel("image"), FieldPanel("body")]
+    parent_page_types = ["home.HomePage"]
+    subpage_types = []

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.core.files.images import ImageFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -20,10 +21,12 @@ from PIL import ImageDraw
 from wagtail.images import get_image_model
 from wagtail.models import Locale, Page, Site
 
-from home.models import HomePage
+from home.demo_automations import ensure_demo_automations
+from home.models import ArticlePage, HomePage
 from wagtail_newsletter.audience.services import add_to_group, record_status_events
 from wagtail_newsletter.compose.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
 from wagtail_newsletter.conf import newsletter_settings
+from wagtail_newsletter.growth.digests import Digest, DigestParentPage
 from wagtail_newsletter.models import Field, Group, Source, Status, Subscriber, SubscriptionForm, SubscriptionFormField
 from wagtail_newsletter.send.dkim_signing import generate_private_key
 from wagtail_newsletter.send.models import SenderDomain
@@ -111,6 +114,8 @@ class Command(BaseCommand):
         newsletter = self.ensure_newsletter(archive, home, self.ensure_banner_image())
         self.ensure_french_issue(newsletter, groups)
         template = self.ensure_template(newsletter)
+        ensure_demo_automations(archive, form, fields["birthday"], SENDER_EMAIL)  # welcome series, birthday
+        self.ensure_weekly_digest(home, archive, newsletter, groups, self.ensure_banner_image())
         return form, home, groups, archive, newsletter, template, self.ensure_sender_domain()
 
     def ensure_groups(self):
@@ -308,6 +313,58 @@ class Command(BaseCommand):
             defaults={**values, "description": "Our monthly issue: a greeting, news, two columns and the footer."},
         )
         return template
+
+    def ensure_weekly_digest(self, home, archive, newsletter, groups, image):
+        """Two news articles below the home page and a page digest that mails a teaser of each new article to the
+        Weekly news group every Monday at 8:00, after an editor's review (Newsletter › Page digests). Created once:
+        a second run keeps the digest's watermark and past issues."""
+        since = timezone.now() - datetime.timedelta(minutes=1)
+        for slug, title, intro in ARTICLES:
+            if not ArticlePage.objects.child_of(home).filter(slug=slug).exists():
+                article = ArticlePage(title=title, slug=slug, intro=intro, image=image,
+                                      body=f"<p>{intro}</p><p>More soon on the example site.</p>")  # fmt: skip
+                home.add_child(instance=article)
+                article.save_revision().publish()
+        values = NewsletterTemplate.values_from_page(newsletter)
+        values["body"] = weekly_digest_body(copy.deepcopy(values["body"].get_prep_value()), home)
+        values["subject"] = f"New on the example site this week, {GREETING}"
+        values["preheader"] = ""  # the digest writes the titles of the week's pages there
+        template, _ = NewsletterTemplate.objects.update_or_create(
+            name=DIGEST_TEMPLATE_NAME,
+            defaults={**values, "description": "The weekly page digest: a greeting, the new pages, the footer."},
+        )
+        digest = Digest.objects.filter(name=DIGEST_NAME).first()
+        if digest is None:  # the first issue gathers the articles above (published since)
+            digest = Digest(name=DIGEST_NAME, published_since=since)
+        digest.template, digest.archive = template, archive
+        digest.frequency, digest.weekday, digest.hour, digest.minute = "weekly", 0, 8, 0
+        digest.review, digest.all_subscribers = True, False
+        digest.include_groups.set([groups["Weekly news"]])
+        digest.page_types.set([ContentType.objects.get_for_model(ArticlePage)])
+        digest.save()
+        DigestParentPage.objects.get_or_create(digest=digest, page=home)
+        return digest
+
+
+DIGEST_NAME = "Weekly pages"
+DIGEST_TEMPLATE_NAME = "Weekly page digest"
+ARTICLES = [
+    # (slug, title, intro): the example site's news, gathered by the weekly page digest
+    ("spring-planting-guide", "A spring planting guide", "What to sow in April, and what to wait for."),
+    ("community-garden-opens", "The community garden opens", "Forty plots, a tool shed and a bench in the sun."),
+]
+
+
+def weekly_digest_body(body, home):
+    """The Welcome issue's heading, a greeting, one article teaser (where the digest puts the week's pages) and the
+    footer (raw data)."""
+    heading = next(block for block in body if block["type"] == "heading")
+    heading["value"]["text"] = "New on the example site this week"
+    greeting = {"type": "rich_text", "value": rich_text(f"<p>Hello {GREETING}, here is what we published.</p>")}
+    placeholder = {"type": "article_teaser", "value": {"page": home.pk, "title": "", "summary": "", "image": None,
+                                                       "image_alt_text": "", "link_label": ""}}  # fmt: skip
+    footer = next(block for block in body if block["type"] == "footer")
+    return [heading, greeting, placeholder, footer]
 
 
 def banner_png(width=1200, height=480):
