@@ -10,7 +10,6 @@ from .audience.import_views import import_viewset
 from .audience.viewsets import FieldViewSet, GroupViewSet, SubscriberViewSet, SubscriptionFormViewSet
 from .compose.newsletter_templates import NewsletterTemplateViewSet
 from .growth.digests import DigestViewSet
-from .growth.digests import DigestViewSet
 from .growth.goals import GoalViewSet
 from .growth.segments import SegmentViewSet
 from .reports.inbound_messages import inbound_messages_viewset
@@ -37,7 +36,6 @@ class NewsletterViewSetGroup(SnippetViewSetGroup):
         preference_changes_viewset,
         GroupViewSet,
         SegmentViewSet,
-        DigestViewSet,
         DigestViewSet,
         GoalViewSet,
         FieldViewSet,
