@@ -18,6 +18,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -48,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "docs" / "examples"
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-RECIPIENTS = 4000
+RECIPIENTS = 3000
 BOTH_SENDING = 100  # messages each host delivers before the kill
 
 
@@ -266,11 +267,13 @@ def test_two_hosts_send_one_campaign_and_one_survives_the_other_s_sigkill(
     workers_per_host = int(documented["Q_WORKERS"])
     audience = make_audience(RECIPIENTS)
     relay.handler.delay = 0.02  # ~50 messages/s per worker: the campaign outlasts the kill
+    started = time.monotonic()
     hosts = [Host("a", environment, tmp_path), Host("b", environment, tmp_path)]
     try:
         for host in hosts:
             assert wait_for(host.serving, 60, 0.2), f"host {host.name}'s web server did not answer:\n{host.tail()}"
         campaign = start_campaign(archive)
+        serving = time.monotonic()
         group = {host.pid: host.name for host in hosts}
 
         def both_sending():
@@ -288,14 +291,19 @@ def test_two_hosts_send_one_campaign_and_one_survives_the_other_s_sigkill(
         victim, survivor = hosts
         in_flight = len(sending_workers(victim.pid, relay.port))
         os.killpg(victim.pid, signal.SIGKILL)  # the whole machine: web server, cluster, workers
+        killed = time.monotonic()
         victim.process.wait(timeout=10)
         before_kill = relay.handler.per_group()
         assert wait_for(lambda: not group_processes(victim.pid), 10, 0.05), "host a's processes outlived SIGKILL"
         assert len(audience) - relay.handler.count() > 1000, "the campaign ended before the kill"
-        print(f"killed host a after {dict((group.get(g), n) for g, n in before_kill.items())}; {in_flight} in flight")
+        print(
+            f"hosts serving after {serving - started:.1f} s; both sending, host a killed {killed - serving:.1f} s "
+            f"later, after {dict((group.get(g), n) for g, n in before_kill.items())}; {in_flight} in flight"
+        )
 
         relay.handler.delay = 0
         wait_finished(campaign, survivor, timeout=120)
+        print(f"host b finished the campaign {time.monotonic() - killed:.1f} s after the kill")
         assert not victim.serving()
         assert survivor.get(click_path) == 302 and Event.objects.count() == 3
     finally:
