@@ -106,22 +106,23 @@ def subscribe(
     if double_opt_in:
         consent = submit_subscription(form, address, values, ip, source=source, group_ids=[g.pk for g in chosen])
         subscriber = consent.subscriber
-        return Subscription(address, "pending", subscriber.status, subscriber.pk)
+        return Subscription(address, "pending", str(subscriber.status), subscriber.pk)
 
     known = Subscriber.all_objects.filter(email=address).values("pk", "status", "erase_after").first()
     if known and known["erase_after"] is not None:
-        return Subscription(address, "skipped", known["status"], known["pk"], _("This address is being erased."))
+        reason = _("This address is being erased.")
+        return Subscription(address, "skipped", str(known["status"]), known["pk"], reason)
     if known and known["status"] in STICKY_STATUSES:
         reason = _("The address is %(status)s: only its owner can subscribe again (double opt-in).") % {
             "status": Status(known["status"]).label.lower()
         }
-        return Subscription(address, "skipped", known["status"], known["pk"], reason)
+        return Subscription(address, "skipped", str(known["status"]), known["pk"], reason)
     if Suppression.contains(address):
         return Subscription(address, "skipped", "", None, _("This address is suppressed (forgotten)."))
     result = upsert_subscribers([{"email": address, **values}], groups=chosen, double_opt_in=False, source=source)
     subscriber = Subscriber.all_objects.get(email=address)
     outcome = "created" if result.created else "updated"
-    return Subscription(address, outcome, subscriber.status, subscriber.pk)
+    return Subscription(address, outcome, str(subscriber.status), subscriber.pk)
 
 
 class _RowsTable:
