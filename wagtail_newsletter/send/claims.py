@@ -32,6 +32,7 @@ _RECIPIENT_FIELDS = (
     "subscriber__status",
     "subscriber__deleted_at",
     "language",  # the delivery's translation, chosen by the planner ("" = the campaign's own)
+    "subscriber__paused_until",  # a pause taken after planning: the worker skips them (send.worker.skip_reason)
 )
 
 

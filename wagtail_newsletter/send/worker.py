@@ -17,6 +17,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import taskqueue
 from ..audience.models import Status
@@ -163,9 +164,25 @@ def _hold(campaign_id, until, note):
     )
 
 
-def _sendable(row):
+NOT_SUBSCRIBED = gettext_lazy("Not subscribed any more")
+PAUSED = gettext_lazy("Paused by the subscriber")
+
+
+def skip_reason(row, now):
+    """Why a claimed row must not be sent now (None: send it). Its subscriber may have left, bounced, been deleted
+    or taken a pause since the campaign was planned: the claim read their state with the row, so this costs no
+    query."""
     _id, _attempts, subscriber_id, email, _first, _last, _language, _data, status, deleted_at = row[:10]
-    return subscriber_id is not None and email is not None and deleted_at is None and status == Status.SUBSCRIBED
+    if subscriber_id is None or email is None or deleted_at is not None or status != Status.SUBSCRIBED:
+        return NOT_SUBSCRIBED
+    paused_until = row[11]
+    if paused_until is not None and paused_until > now:
+        return PAUSED
+    return None
+
+
+def _sendable(row, now):
+    return skip_reason(row, now) is None
 
 
 def _recipient(row):
@@ -230,7 +247,8 @@ class CampaignSender:
         same write as this body), so the worker's CPU and the relay's work overlap.
         """
         batch = BatchOutcome()
-        skipped, failures, bounces = [], [], []
+        skipped, failures, bounces = {}, [], []  # skipped: {reason: [delivery id, …]}
+        batch_time = timezone.now()  # pauses are compared with the batch's start: one clock read
         throttled = False
         started = last_check = time.monotonic()
         prepared = None  # (delivery id, envelope, raw, build) of the next message, built while the relay worked
@@ -255,12 +273,13 @@ class CampaignSender:
                     self._give_back(rows[position:], batch, cancelled=bool(state) and state["status"] == "cancelled")
                     batch.stop = state is not None
                     break
-                if not _sendable(row):
-                    skipped.append(delivery_id)
+                reason = skip_reason(row, batch_time)
+                if reason is not None:
+                    skipped.setdefault(reason, []).append(delivery_id)
                     batch.unsent += 1
                     continue
                 following = rows[position + 1] if position + 1 < len(rows) and not throttle_ms else None
-                if following is not None and not _sendable(following):
+                if following is not None and not _sendable(following, batch_time):
                     following = None
                 try:
                     if prepared is None or prepared[0] != delivery_id:
@@ -297,7 +316,8 @@ class CampaignSender:
                     taskqueue.sleep(throttle_ms / 1000)
             else:
                 self.transport.abandon()
-        claims.mark_skipped(skipped, _("Not subscribed any more"))
+        for reason, ids in skipped.items():  # one UPDATE per reason and batch
+            claims.mark_skipped(ids, str(reason))
         claims.record_outcomes(failures, bounces)
         self._adjust_throttle(throttled, throttle_ms)
         return batch
