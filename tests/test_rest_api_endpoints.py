@@ -217,3 +217,11 @@ def test_admin_creates_a_key_shown_once(admin_client, admin_user, client):
     assert ApiClient(client, plain).get("/groups").status_code == 200
     admin_client.post(reverse("newsletter_api_keys:delete", args=[key.pk]))
     assert_problem(ApiClient(client, plain).get("/groups"), 401)
+
+
+def test_text_no_database_can_store_is_refused_before_any_query(api, db, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert_problem(api.post("/groups", '{"name": "a\\u0000b"}'), 422, "invalid_value")
+        assert_problem(api.post("/groups", '{"name": "\\ud83d"}'), 422, "invalid_value")
+        assert_problem(api.get("/subscribers", {"email_contains": "a\x00"}), 422, "invalid_value")
+    assert api.post("/groups", '{"name": "Smile \\ud83d\\ude00"}').json()["name"] == "Smile \U0001f600"

@@ -234,7 +234,7 @@ def test_bulk_upsert_respects_statuses_and_reports_rejects(api, people, django_a
         {"email": "gone@example.org"},
         {"email": "x@example.org", "fields": {"age": "old"}},
     ]
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(40):  # a fixed number for 504 rows: never one per row
         response = api.post("/subscribers/bulk", {"subscribers": rows, "groups": [readers]})
     assert response.status_code == 200, response.content
     body = response.json()

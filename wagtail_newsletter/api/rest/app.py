@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from ..errors import NewsletterError
 from . import campaigns, events, groups, subscribers, subscription
 from .keys import KeyRefused, RateLimited
 from .problems import CONTENT_TYPE, ApiProblem, Problem, from_exception, problem_response, validation_errors
@@ -145,6 +146,13 @@ def _key_refused(request, exc):
 def _rate_limited(request, exc):
     detail = _("This API key sent too many requests: try again in %(seconds)d seconds.") % {"seconds": exc.retry_after}
     return problem_response(429, "rate_limited", detail, headers={"Retry-After": str(exc.retry_after)})
+
+
+@api.exception_handler(NewsletterError)
+def _newsletter_error(request, exc):
+    """The Python API's refusals (``api.errors``): their status, their code as the problem's type."""
+    errors = [(["body", exc.field], exc.message)] if exc.field else None
+    return problem_response(exc.status if exc.status < 500 else 409, exc.code, exc.message, errors)
 
 
 @api.exception_handler(Http404)

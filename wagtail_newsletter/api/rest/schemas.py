@@ -69,6 +69,7 @@ class BulkRow(Schema):
 class BulkIn(Schema):
     subscribers: list[BulkRow] = Field(..., min_length=1, max_length=10_000)
     groups: list[Id] = Field(default_factory=list, max_length=100, description="Every row joins these groups.")
+    double_opt_in: bool = Field(False, description="New addresses are pending and each gets a confirmation mail.")
 
 
 class BulkReject(Schema):
