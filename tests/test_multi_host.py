@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -372,3 +373,18 @@ def test_the_example_site_reads_the_environment_file():
     assert concurrency == int(documented["NEWSLETTER_SEND_CONCURRENCY"])
     assert (name, host, conn_max_age) == ("mysite", "db.internal", int(documented["CONN_MAX_AGE"]))
     assert (secret_key, debug, base_url) == (documented["SECRET_KEY"], False, documented["NEWSLETTER_BASE_URL"])
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="needs systemd-analyze (systemd)")
+def test_systemd_accepts_both_units(tmp_path):
+    """``systemd-analyze verify``: no complaint but the site's own paths, which exist only on a real server."""
+    for name in ("gunicorn.service", "qcluster.service"):
+        shutil.copy(EXAMPLES / name, tmp_path / f"mysite-{name}")
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", *sorted(str(path) for path in tmp_path.glob("*.service"))],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    complaints = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert complaints and all("/srv/mysite/venv/bin/" in line and "not executable" in line for line in complaints), (
+        complaints
+    )
