@@ -24,7 +24,6 @@ from .compose.models import (  # noqa: F401
     NewsletterTemplate,
 )
 from .deliverability.models import InboundMessage  # noqa: F401
-from .growth.digests import Digest, DigestParentPage, DigestRun  # noqa: F401
 from .growth.ab_tests import AbSample, AbTest, AbVariant  # noqa: F401
 from .growth.automations.models import (  # noqa: F401
     Automation,
@@ -33,6 +32,7 @@ from .growth.automations.models import (  # noqa: F401
     SegmentMember,
     StepCampaign,
 )
+from .growth.digests import Digest, DigestParentPage, DigestRun  # noqa: F401
 from .growth.goals import Conversion, Goal  # noqa: F401
 from .growth.segments import CampaignSegment, Segment  # noqa: F401
 from .send.models import (  # noqa: F401
