@@ -12,6 +12,9 @@ from ...api.webhooks.models import EventType, WebhookEndpoint
 
 
 class WebhookEndpointForm(WagtailAdminModelForm):
+    url = forms.URLField(
+        label=_("URL"), max_length=500, assume_scheme="https", help_text=_("An http(s) URL that answers POST requests.")
+    )
     events = forms.MultipleChoiceField(
         label=_("Events"),
         choices=EventType.choices,

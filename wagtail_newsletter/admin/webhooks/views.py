@@ -23,6 +23,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 
 from ...api.webhooks import endpoints
 from ...api.webhooks.models import EventType, OutboxStatus, WebhookEndpoint, WebhookMessage
+from ...api.webhooks.payloads import build_bodies
 from .forms import WebhookEndpointForm
 
 NAME = "newsletter_webhooks"
@@ -188,7 +189,17 @@ class MessageDetailView(WagtailAdminTemplateMixin, TemplateView):
         return self.message.webhook_id
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "message": self.message, "log_url": reverse(f"{LOG}:index")}
+        context = super().get_context_data(**kwargs)
+        body, rebuilt = self.message.body, False
+        if not body:  # a delivered message keeps no copy of its body: it is built again from the same rows
+            body, rebuilt = build_bodies([self.message])[self.message.pk].decode(), True
+        return {
+            **context,
+            "message": self.message,
+            "body": body,
+            "rebuilt": rebuilt,
+            "log_url": reverse(f"{LOG}:index"),
+        }
 
     def post(self, request, pk):
         endpoints.replay(WebhookMessage.objects.filter(pk=pk))
