@@ -1,18 +1,22 @@
 """Every ``sh`` block of docs/developers/rest-api.md, run in order by bash and curl against a live example site: the
-documentation's examples work as written (each curl fails the script on an error answer)."""
+documentation's examples work as written (each curl fails the script on an error answer). And the command that makes
+a key from the command line."""
 
+import io
 import os
 import pathlib
 import re
 import subprocess
 
 import pytest
+from django.core.management import CommandError, call_command
 
+from wagtail_newsletter.api.rest.models import ApiKey
 from wagtail_newsletter.audience.models import Group, Subscriber
 from wagtail_newsletter.send import dispatch, system_mail
 from wagtail_newsletter.send.models import Campaign, CampaignStatus
 
-from .rest_api_fixtures import BASE, api_user_fixture, make_key_fixture  # noqa: F401
+from .rest_api_fixtures import BASE, ApiClient, api_user_fixture, make_key_fixture  # noqa: F401
 
 DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "developers" / "rest-api.md"
 
@@ -42,3 +46,19 @@ def test_documented_curl_examples_run(live_server, make_key, signup_snippet, new
     assert Group.objects.filter(name="Partners").exists()
     assert Campaign.objects.get().status == CampaignStatus.SENDING  # sent, paused, resumed
     assert '"rejected": 1' in result.stdout and '"next_cursor"' in result.stdout
+
+
+@pytest.mark.django_db
+def test_key_from_the_command_line(api_user, client):
+    out = io.StringIO()
+    call_command("newsletter_api_key", "deploy", "--user", api_user.username, "--scope", "read", "--days", "2",
+                 stdout=out)  # fmt: skip
+    plain = out.getvalue().strip()
+    key = ApiKey.objects.get()
+    assert (key.name, key.scopes, key.user) == ("deploy", "read", api_user) and key.expires_at is not None
+    assert ApiClient(client, plain).get("/groups").status_code == 200
+    with pytest.raises(CommandError):
+        call_command("newsletter_api_key", "x", "--user", "nobody")
+    with pytest.raises(CommandError):
+        call_command("newsletter_api_key", "x", "--user", api_user.username, "--days", "0")
+    assert ApiKey.objects.count() == 1
