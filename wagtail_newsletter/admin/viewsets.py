@@ -9,6 +9,7 @@ from wagtail.snippets.views.snippets import SnippetViewSetGroup
 from .audience.import_views import import_viewset
 from .audience.viewsets import FieldViewSet, GroupViewSet, SubscriberViewSet, SubscriptionFormViewSet
 from .compose.newsletter_templates import NewsletterTemplateViewSet
+from .growth.automations import AutomationViewSet
 from .growth.digests import DigestViewSet
 from .growth.goals import GoalViewSet
 from .growth.segments import SegmentViewSet
@@ -36,6 +37,7 @@ class NewsletterViewSetGroup(SnippetViewSetGroup):
         preference_changes_viewset,
         GroupViewSet,
         SegmentViewSet,
+        AutomationViewSet,
         DigestViewSet,
         GoalViewSet,
         FieldViewSet,

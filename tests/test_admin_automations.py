@@ -1,0 +1,93 @@
+"""The automations' admin: a welcome series built in one form (steps as an InlinePanel), refused with clear errors
+when a step misses what it needs (nothing saved), the listing, and the steps page with each step's figures and the
+links to its campaigns' reports."""
+
+import pytest
+from django.urls import reverse
+from wagtail.test.utils.form_data import inline_formset, nested_form_data
+
+from wagtail_newsletter.growth.automations.enrol import start_automation
+from wagtail_newsletter.growth.automations.models import Automation, AutomationStep
+from wagtail_newsletter.growth.automations.tick import tick
+
+from .automation_fixtures import T0, make_series, people
+from .compose_editor_fixtures import make_newsletter
+
+pytestmark = pytest.mark.django_db
+
+ADD_URL = "wagtailsnippets_wagtail_newsletter_automation:add"
+
+
+def _step(kind, **values):
+    fields = {"kind": kind, "wait_amount": "1", "wait_unit": "days", "weekday": "", "hour": "", "page": "",
+              "group": "", "condition": "", "segment": "", "otherwise_go_to": ""}  # fmt: skip
+    fields.update({key: str(value) for key, value in values.items()})
+    return fields
+
+
+def _post(client, steps, **fields):
+    data = {"name": "Welcome", "active": "on", "trigger": "api", "form": "", "group": "", "link_text": "",
+            "date_field": "", "local_hour": "9", "segment": "", "steps": inline_formset(steps), **fields}  # fmt: skip
+    return client.post(reverse(ADD_URL), nested_form_data(data))
+
+
+def test_an_editor_builds_a_welcome_series(admin_client, archive):
+    one, two = make_newsletter(archive, slug="one"), make_newsletter(archive, slug="two", title="Two")
+    response = _post(
+        admin_client,
+        [_step("send", page=one.pk), _step("wait", wait_amount=2), _step("send", page=two.pk)],
+    )
+    assert response.status_code == 302, response.context["form"].errors if response.context else response
+    automation = Automation.objects.get(name="Welcome")
+    steps = list(automation.steps.order_by("sort_order").values_list("kind", "page_id", "wait_amount"))
+    assert [(kind, page) for kind, page, _wait in steps] == [("send", one.pk), ("wait", None), ("send", two.pk)]
+    assert steps[1][2] == 2
+
+
+def test_a_send_step_without_newsletter_is_refused_and_nothing_is_saved(admin_client, archive):
+    response = _post(admin_client, [_step("send")])
+    assert response.status_code == 200
+    assert "Choose the newsletter to send." in response.content.decode()
+    assert not Automation.objects.exists() and not AutomationStep.objects.exists()
+
+
+def test_a_trigger_without_what_it_needs_is_refused(admin_client, archive):
+    response = _post(admin_client, [_step("stop")], trigger="joined_group")
+    assert response.status_code == 200
+    assert "Choose the group." in response.content.decode()
+    assert not Automation.objects.exists()
+
+
+def test_the_steps_page_shows_each_step_s_figures_and_report_links(admin_client, archive):
+    series = make_series(archive)
+    ann, bob, cid = people(3)
+    start_automation(series, [ann, bob, cid], now=T0)
+    tick(now=T0)
+    from wagtail_newsletter.audience.models import Status, Subscriber
+
+    Subscriber.objects.filter(pk=cid.pk).update(status=Status.UNSUBSCRIBED)
+    tick(now=T0)
+    listing = admin_client.get(reverse("wagtailsnippets_wagtail_newsletter_automation:list"))
+    assert listing.status_code == 200 and "Welcome series" in listing.content.decode()
+    page = admin_client.get(reverse("wagtailsnippets_wagtail_newsletter_automation:steps", args=[series.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    rows = html.split('data-step="')[1:]
+    assert len(rows) == 5
+
+    def figure(row, name):
+        return row.split(f'data-figure="{name}">')[1].split("<")[0]
+
+    assert [figure(rows[0], name) for name in ("waiting", "passed", "left")] == ["0", "3", "0"]
+    assert [figure(rows[2], name) for name in ("waiting", "passed", "left")] == ["2", "0", "1"]
+    campaign_id = series.steps.get(sort_order=0).campaigns.get().campaign_id
+    assert f"/newsletter/campaigns/{campaign_id}/report/" in rows[0]
+    assert "No mail sent yet" in rows[2]
+
+
+def test_the_steps_page_needs_permission(client, django_user_model, archive):
+    series = make_series(archive)
+    user = django_user_model.objects.create_user("nobody", password="pw")
+    client.force_login(user)
+    response = client.get(reverse("wagtailsnippets_wagtail_newsletter_automation:steps", args=[series.pk]))
+    assert response.status_code in (302, 403)
