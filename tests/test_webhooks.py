@@ -15,7 +15,12 @@ from django.utils import timezone
 from wagtail_newsletter.api.webhooks import delivery, endpoints, fanout, signing
 from wagtail_newsletter.api.webhooks.models import EventType, OutboxStatus, WebhookEndpoint, WebhookMessage
 from wagtail_newsletter.audience.models import Source, Status, Subscriber
-from wagtail_newsletter.audience.services import change_status, record_status_events
+from wagtail_newsletter.audience.services import (
+    change_status,
+    erase_forgotten,
+    forget_subscribers,
+    record_status_events,
+)
 from wagtail_newsletter.send import campaigns
 from wagtail_newsletter.send.models import CampaignStatus, Event
 
@@ -266,3 +271,24 @@ def test_the_documented_verification_example_accepts_our_messages_and_refuses_ta
     assert namespace["verify"](secret, sent, body)["type"] == "message.opened"
     with pytest.raises(ValueError):
         namespace["verify"](secret, sent, body.replace(b"opened", b"clicked"))
+
+
+def test_erasure_clears_the_bodies_kept_for_the_log_and_later_messages_go_without_the_address(settings, receiver):
+    fast_settings(settings)
+    _campaign, deliveries = audience_with_deliveries(1)
+    endpoint = register(receiver.url, [EventType.CLICKED])
+    receiver.secrets = [endpoint.secret]
+    receiver.start()
+    receiver.fail_rate = 1.0
+    add_clicks(deliveries, 1)
+    fanout.fan_out()
+    delivery.deliver(endpoint.pk, seconds=0.3)
+    assert "reader0@example.net" in WebhookMessage.objects.get().body  # the refused body, kept for the log
+    subscriber = Subscriber.objects.get()
+    forget_subscribers([subscriber])
+    erase_forgotten(now=timezone.now() + datetime.timedelta(days=400))
+    assert WebhookMessage.objects.get().body == ""
+    receiver.fail_rate = 0.0
+    time.sleep(0.5)
+    assert deliver_until_done([endpoint.pk])
+    assert receiver.accepted[0][1]["data"]["subscriber"] == {"id": subscriber.pk, "email": None}
