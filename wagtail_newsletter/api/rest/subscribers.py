@@ -115,7 +115,7 @@ def bulk_upsert(request, payload: BulkIn):
         rows, groups=group_ids, double_opt_in=payload.double_opt_in, source=Source.API, actor=request.auth.user
     )
     rejects = [{"index": skipped.row - 1, "email": skipped.email, "reason": skipped.reason}
-               for skipped in result.skipped_rows]  # fmt: skip
+               for skipped in sorted(result.skipped_rows, key=lambda skipped: skipped.row)]  # fmt: skip
     return {"created": result.created, "updated": result.updated + result.merged, "rejected": result.skipped,
             "rejects": rejects}  # fmt: skip
 
