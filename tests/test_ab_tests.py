@@ -289,3 +289,12 @@ def test_the_rest_campaign_starts_only_through_its_test(archive):
         campaigns.send_now(test.campaign)
     assert Campaign.objects.get(pk=test.campaign_id).status == CampaignStatus.DRAFT
     assert not Delivery.objects.filter(campaign_id=test.campaign_id).exists()
+
+
+@pytest.mark.django_db
+def test_choosing_again_replaces_a_draft_test_and_its_variants(archive):
+    campaign = draft(archive)
+    create_ab_test(campaign, two_variants())
+    again = create_ab_test(campaign, [VariantChoice(5), VariantChoice(5, subject="X"), VariantChoice(5, subject="Y")])
+    assert list(AbTest.objects.values_list("pk", flat=True)) == [again.pk]
+    assert Campaign.objects.count() == 4  # the rest campaign and the three variants of the new draft

@@ -119,7 +119,10 @@ def create_ab_test(campaign, variants, metric=AbMetric.OPENS, wait_minutes=240, 
             raise AbTestError(_("A follow-up can't be an A/B test."))
         if AbVariant.objects.filter(campaign=campaign).exists():
             raise AbTestError(_("A variant of an A/B test can't be tested again."))
-        AbTest.objects.filter(campaign=campaign, status=AbStatus.DRAFT).delete()  # chosen again: the old draft goes
+        # Chosen again: the old draft test goes, with its variants' draft campaigns.
+        drafts = AbTest.objects.filter(campaign=campaign, status=AbStatus.DRAFT)
+        Campaign.objects.filter(ab_variant__ab_test__in=drafts, status=CampaignStatus.DRAFT).delete()
+        drafts.delete()
         if AbTest.objects.filter(campaign=campaign).exists():
             raise AbTestError(_("This campaign's A/B test has already started."))
         ab_test = AbTest.objects.create(

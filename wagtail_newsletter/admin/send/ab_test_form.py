@@ -35,6 +35,7 @@ class AbTestForm(forms.Form):
         choices=[(n, str(n)) for n in range(MIN_VARIANTS, MAX_VARIANTS + 1)],
         coerce=int,
         initial=2,
+        help_text=gettext_lazy("The fields of the variants after this number are ignored."),
     )
     metric = forms.ChoiceField(
         label=gettext_lazy("The winner is"),
