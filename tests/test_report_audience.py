@@ -87,7 +87,7 @@ def test_the_report_shows_device_client_and_country_of_people_with_a_chart_each(
         "Chrome Mobile": (0, 0, 1),
     }
     _, countries = section(html, "country")
-    assert countries == {"🇫🇷 FR": (2, 2, 1), "🇬🇧 GB": (1, 1, 1), "Unknown": (2, 2, 0)}
+    assert countries == {"🇫🇷 France": (2, 2, 1), "🇬🇧 United Kingdom": (1, 1, 1), "Unknown": (2, 2, 0)}
 
 
 def test_the_report_shows_conversions_per_goal_and_per_link(admin_client, campaign):
@@ -111,7 +111,7 @@ def test_the_readers_download_as_csv_and_xlsx(admin_client, campaign):
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0] == ["Breakdown", "Value", "Code", "People", "Share of readers", "Opens", "Clicks"]
     assert ["Device type", "Phone", "2", "2", "0.4", "2", "1"] in rows
-    assert ["Country", "🇫🇷 FR", "FR", "2", "0.4", "2", "1"] in rows
+    assert ["Country", "🇫🇷 France", "FR", "2", "0.4", "2", "1"] in rows
     assert len(rows) == 1 + 3 + 5 + 3
     response = admin_client.get(url + "?export=xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ..send.models import Delivery, DeviceType
+from ..track.breakdowns import country_label
 from ..track.devices import CLIENT_MAX_LENGTH
 from ..track.models import Activity, AudienceBreakdown, Breakdown
 from .behaviours import Behaviour, register_behaviour
@@ -173,6 +174,6 @@ def builder_choices():
     return {
         "devices": [[name, str(DeviceType(number).label)] for name, number in DEVICES.items()],
         "clients": [[value, value] for value in seen_values(Breakdown.CLIENT)],
-        "countries": [[value, value] for value in seen_values(Breakdown.COUNTRY)],
+        "countries": [[value, country_label(value)] for value in seen_values(Breakdown.COUNTRY)],
         "goals": [[pk, name] for pk, name in Goal.objects.values_list("pk", "name")],
     }

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from .countries import country_name
 from .models import AudienceBreakdown, Breakdown, CampaignStats, DeviceType
 
 MAX_ROWS = 12  # per breakdown: the rest are summed into "Other"
@@ -47,8 +48,13 @@ def value_label(dimension, value):
     if dimension == Breakdown.DEVICE:
         return str(DeviceType(int(value)).label).capitalize() if value.isdigit() else value
     if dimension == Breakdown.COUNTRY:
-        return f"{flag(value)} {value}"
+        return country_label(value)
     return value
+
+
+def country_label(code):
+    """ "🇫🇷 France" in the active language: the flag and the country's name (the code when it has no name)."""
+    return f"{flag(code)} {country_name(code)}".strip()
 
 
 def flag(code):

@@ -4,12 +4,17 @@ The lookup is ``iptocc`` (MIT/Apache-2.0): the regional internet registries' pub
 the package, offline, nothing downloaded at run time, about 0.1 µs a lookup. (``geoip2fast`` was the other candidate:
 pure Python, ~30 µs, and its data comes from MaxMind's GeoLite2, whose licence asks for attribution and an EULA.)
 Private, reserved and unknown addresses have no country (""). ``TRACK_COUNTRY = False`` turns the lookup off.
+
+Country names for people come from Babel (BSD-3-Clause): the Unicode CLDR's names of territories, in every language
+(Django ships no country list).
 """
 
 from functools import lru_cache
 
+from babel import Locale, UnknownLocaleError
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.translation import get_language, to_locale
 from iptocc import country_code
 
 from ..conf import newsletter_settings
@@ -46,3 +51,19 @@ def country_of(ip):
     except (TypeError, ValueError):
         return ""
     return code if code and len(code) == 2 and code.isalpha() else ""
+
+
+@lru_cache(maxsize=32)
+def _territory_names(language):
+    """CLDR's {code: name} of territories in ``language`` (a Django language code), English when CLDR lacks it."""
+    try:
+        return Locale.parse(to_locale(language)).territories
+    except (ValueError, TypeError, UnknownLocaleError):
+        return Locale("en").territories
+
+
+def country_name(code, language=None):
+    """The name of the country ``code`` (two letters) in ``language`` (the active language when None): "France",
+    "Allemagne"; the code itself when CLDR does not know it."""
+    names = _territory_names(language or get_language() or "en")
+    return names.get((code or "").upper(), code)
