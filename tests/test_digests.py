@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from wagtail.models import PageViewRestriction
 
+from wagtail_newsletter.audience.models import Group, Status, Subscriber
 from wagtail_newsletter.compose.models import NewsletterPage
 from wagtail_newsletter.growth.digest_runs import run_due_digests, waiting_for_review
 from wagtail_newsletter.growth.digest_schedule import (
@@ -18,9 +20,10 @@ from wagtail_newsletter.growth.digest_schedule import (
     next_occurrence,
 )
 from wagtail_newsletter.growth.digests import Digest, DigestRun, RunOutcome
+from wagtail_newsletter.growth.segments import Segment, segment_ids
 from wagtail_newsletter.send.models import CampaignStatus
 
-from .digest_fixtures import PARIS, add_page, add_readers, home_page, make_digest
+from .digest_fixtures import PARIS, add_page, add_readers, make_digest
 
 UTC = datetime.UTC
 
@@ -161,8 +164,6 @@ def test_only_new_public_pages_below_the_parents_of_the_chosen_types(archive):
     digest.parent_pages.update(page=section)
     add_page("Elsewhere", datetime.datetime(2027, 3, 2, tzinfo=PARIS))  # not below the section
     private = add_page("Members only", datetime.datetime(2027, 3, 2, tzinfo=PARIS), parent=section)
-    from wagtail.models import PageViewRestriction
-
     PageViewRestriction.objects.create(page=private, restriction_type=PageViewRestriction.LOGIN)
     [run] = run_due_digests(utc(2027, 3, 8, 7, 0))
     assert run.page_ids == [nested.pk]
@@ -222,4 +223,21 @@ def test_two_ticks_at_once_make_one_issue(archive):
     assert sorted(results) == [0, 1]
     assert DigestRun.objects.count() == 1
     assert NewsletterPage.objects.filter(title__startswith="Weekly pages").count() == 1
-    assert home_page() is not None
+
+
+@pytest.mark.django_db
+def test_a_digest_to_a_segment_minus_a_group(archive):
+    """The audience as a campaign's: a segment (empty conditions: everyone) without the group 'Readers'."""
+    add_readers(2)
+    Subscriber.objects.create(email="other@example.net", status=Status.SUBSCRIBED)
+    everyone = Segment.objects.create(name="Everyone")
+    digest = make_digest(archive)
+    digest.include_groups.set([])
+    digest.include_segments.set([everyone])
+    digest.exclude_groups.set([Group.objects.get(name="Readers")])
+    digest.save()
+    add_page("Tulips are out", datetime.datetime(2027, 3, 2, tzinfo=PARIS))
+    [run] = run_due_digests(utc(2027, 3, 8, 7, 0))
+    assert run.outcome == RunOutcome.SENT, run.note
+    assert segment_ids(run.campaign) == ([everyone.pk], [])
+    assert run.campaign.recipient_count == 1
