@@ -45,12 +45,15 @@ def test_checklist_counts_recipients_per_language(sender_client, archive, i18n):
     html = sender_client.get(campaigns_url("send_checks", campaign.pk)).content.decode()
 
     assert language_counts(html) == {"en": (3, "Default language"), "fr": (2, "Published")}
-    # Each language can be previewed and test-sent: its own page's preview and test send.
+    # Each language can be previewed and test-sent as this campaign sends it (tests/test_audience_gaps_languages.py).
     fr_page = page.get_translation(Locale.objects.get(language_code="fr"))
-    assert reverse("newsletter_compose:test_send", args=[fr_page.pk]) in html
-    assert reverse("wagtailadmin_pages:view_draft", args=[fr_page.pk]) in html
+    assert reverse("newsletter_compose:test_send", args=[fr_page.pk]) + f"?campaign={campaign.pk}" in html
+    assert campaigns_url("language_preview", campaign.pk, fr_page.pk) in html
     assert "data-translation-fallback" not in html  # nothing to choose: every translation is published
-    assert sender_client.post(campaigns_url("send_checks", campaign.pk), {}).status_code == 302
+    # The French translation's own checklist is shown; its warnings need the tick like the English ones.
+    assert 'data-language-checklist="fr"' in html
+    checks = campaigns_url("send_checks", campaign.pk)
+    assert sender_client.post(checks, {"accept_warnings": "on"}).status_code == 302
 
 
 def test_unpublished_translation_blocks_until_the_editor_sends_the_default_instead(sender_client, archive, i18n):

@@ -94,9 +94,11 @@ def test_sender(page):
     )
 
 
-def send_test_task(revision_id, addresses, subscriber_id=None, user_id=None):
+def send_test_task(revision_id, addresses, subscriber_id=None, user_id=None, language=""):
     """django-q2 task: compile revision ``revision_id`` once and mail it to ``addresses`` as a test.
 
+    ``language``: the language a campaign sends this revision in, when it differs from the revision's own field (a
+    translation whose field was copied unchanged: see ``translations.translation_content``).
     Returns the number of messages the email backend accepted (0 when the revision is gone).
     """
     from wagtail.models import Revision
@@ -105,8 +107,10 @@ def send_test_task(revision_id, addresses, subscriber_id=None, user_id=None):
     if revision is None:
         return 0
     page = revision.as_object()
+    if language:
+        page.language = language
     # Its "View in your browser" link opens this revision, a draft too, through a signed link.
-    personalised = render_as_tested(revision, subscriber_id)
+    personalised = render_as_tested(revision, subscriber_id, content=page)
     sender = test_sender(page)
     subject = SUBJECT_PREFIX + one_line(personalised.subject)
     for address in addresses:

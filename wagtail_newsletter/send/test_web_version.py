@@ -46,11 +46,12 @@ def read_web_version_of_test_token(token):
     return numbers[0], numbers[2] if len(numbers) == 3 else None
 
 
-def render_as_tested(revision, subscriber_id=None, web_url=None):
+def render_as_tested(revision, subscriber_id=None, web_url=None, content=None):
     """PersonalisedEmail of a test of ``revision``: compiled once, filled with the data of subscriber
     ``subscriber_id`` (sample data when None or deleted since), final URLs, nothing tracked, an unsubscribe link that
-    unsubscribes nobody, and ``web_url`` (a new signed link to this web version when None) as its web version."""
-    compiled = compile_page(revision)
+    unsubscribes nobody, and ``web_url`` (a new signed link to this web version when None) as its web version.
+    ``content``: the revision's page object as a campaign compiles it (a translation's language), if not as saved."""
+    compiled = compile_page(content if content is not None else revision)
     subscriber = Subscriber.objects.filter(pk=subscriber_id).first() if subscriber_id is not None else None
     recipient = subscriber or sample_recipient(compiled.language, compiled.base_url)
     if web_url is None:

@@ -13,10 +13,12 @@ from django.conf import settings
 from django.db.models import Case, CharField, Count, Q, Value, When
 from django.utils.translation import gettext as _
 
+from ..compose.checks import ERROR, preflight
 from ..compose.compiled import compile_page
-from .models import CampaignTranslation
+from .models import CampaignStatus, CampaignTranslation
 
 PUBLISHED, UNPUBLISHED, MISSING = "published", "unpublished", "missing"
+STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)  # not yet compiled: nothing frozen
 
 
 class Language(NamedTuple):
@@ -100,6 +102,7 @@ class LanguagePlan(NamedTuple):
     default: str
     default_count: int
     languages: list  # [(Language, count)]
+    campaign: object = None
 
     @property
     def blocking(self):
@@ -116,22 +119,97 @@ def language_plan(campaign, recipients):
     recipients = recipients() if callable(recipients) else recipients
     counts = language_counts(recipients, [language.code for language in languages])
     split = [(language, counts.get(language.code, 0)) for language in languages]
-    return LanguagePlan(default_language(campaign), counts.get("", 0), split)
+    return LanguagePlan(default_language(campaign), counts.get("", 0), split, campaign)
 
 
 def translation_problems(plan, fallback):
-    """Messages for the editor when some recipients' translation is missing or unpublished and ``fallback`` (send
-    them the default language) was not chosen."""
-    if plan is None or fallback or not plan.blocking:
+    """Messages for the editor: the pre-flight errors of each translation the campaign will send, and whether some
+    recipients' translation is missing or unpublished while ``fallback`` (send them the default language) was not
+    chosen."""
+    if plan is None:
         return []
+    problems = translation_check_problems(plan.campaign, plan)
+    if fallback or not plan.blocking:
+        return problems
     names = ", ".join(language.name for language in plan.blocking)
     return [
         _(
             "Some recipients read a language whose translation of this newsletter is missing or not published "
             "(%(languages)s): publish it, or choose to send them the default language."
         )
-        % {"languages": names}
+        % {"languages": names},
+        *problems,
     ]
+
+
+def translation_content(language, own_language):
+    """The page object a campaign compiles for ``language`` (a PUBLISHED Language): its live revision, whose
+    ``language`` field takes the locale's code when it was copied unchanged from the original (``own_language``)."""
+    page = language.revision.as_object()
+    if getattr(page, "language", None) == own_language:
+        page.language = language.code
+    return page
+
+
+def own_language(campaign):
+    """The campaign's page's ``language`` field (what a translation copied unchanged still carries)."""
+    return getattr(_page(campaign), "language", None)
+
+
+def sent_translations(plan):
+    """The Languages of ``plan`` the campaign will send: published, with recipients."""
+    if plan is None:
+        return []
+    return [language for language, count in plan.languages if count and language.status == PUBLISHED]
+
+
+def compiled_translation(campaign, language):
+    """The CompiledEmail of ``language`` (a PUBLISHED Language of ``campaign``), compiled once per campaign object:
+    the checks before starting (check_can_send) and the start itself (compile_translations) share it."""
+    compiled = campaign.__dict__.setdefault("_wn_compiled_translations", {})
+    if language.revision.pk not in compiled:
+        compiled[language.revision.pk] = compile_page(translation_content(language, own_language(campaign)))
+    return compiled[language.revision.pk]
+
+
+def compile_sent_translations(campaign, plan):
+    """[(Language, CompiledEmail)] of each translation ``campaign`` will send (``plan``: its LanguagePlan), compiled
+    exactly as the campaign will compile it, for the pre-flight checks of each language."""
+    return [(language, compiled_translation(campaign, language)) for language in sent_translations(plan)]
+
+
+def language_problem(name, message):
+    """A problem of one translation, for people: its language's ``name`` first."""
+    return _("%(language)s: %(message)s") % {"language": name, "message": message}
+
+
+def translation_check_problems(campaign, plan):
+    """The pre-flight errors of every translation ``campaign`` will send, named by language (for check_can_send)."""
+    return [
+        language_problem(language.name, check.message)
+        for language, compiled in compile_sent_translations(campaign, plan)
+        for check in preflight(compiled)
+        if check.level == ERROR
+    ]
+
+
+def campaign_content(campaign, page_id):
+    """(revision, page object) that ``campaign`` sends for page ``page_id`` — its own page or one of its
+    translations — as it will compile it: the frozen revision once started, else the revision starting would
+    freeze (a translation's live one). None when the campaign sends no version of that page."""
+    if page_id == campaign.page_id:
+        return (campaign.revision, campaign.revision.as_object()) if campaign.revision_id else None
+    own = own_language(campaign)
+    frozen = CampaignTranslation.objects.filter(campaign=campaign, page_id=page_id).select_related("revision").first()
+    if frozen is not None:
+        language = Language(frozen.language, frozen.language, PUBLISHED, frozen.page, frozen.revision)
+        return frozen.revision, translation_content(language, own)
+    if campaign.status not in STARTABLE:  # started without this translation: it sends none of it
+        return None
+    for language in campaign_languages(campaign):
+        if language.status == PUBLISHED and language.page.pk == page_id:
+            return language.revision, translation_content(language, own)
+    return None
 
 
 def compile_translations(campaign, compiled):
@@ -140,14 +218,10 @@ def compile_translations(campaign, compiled):
     CampaignTranslation.objects.filter(campaign=campaign).delete()
     offset = len(compiled.links)
     rows = []
-    own = getattr(_page(campaign), "language", None)
     for language in campaign_languages(campaign):
         if language.status != PUBLISHED:
             continue
-        page = language.revision.as_object()
-        if getattr(page, "language", None) == own:  # copied unchanged from the original: the locale says better
-            page.language = language.code
-        translated = compile_page(page)
+        translated = compiled_translation(campaign, language)
         rows.append(
             CampaignTranslation(
                 campaign=campaign,

@@ -1,14 +1,16 @@
 """Test send: "Send test…" in a newsletter page's action menu opens a form; the mail goes out from a django-q2 task.
 
-The view sends the page's latest revision (the draft the editor saved), shows its pre-flight checklist above the
-form, and enqueues one ``send.test_send.send_test_task`` for all the addresses.
+The view sends the page's latest revision (the draft the editor saved) — or, opened from a campaign
+(``?campaign=<id>``, the send wizard's languages), exactly the revision that campaign sends for this page — shows its
+pre-flight checklist above the form, and enqueues one ``send.test_send.send_test_task`` for all the addresses.
 """
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.shortcuts import redirect
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
@@ -21,6 +23,8 @@ from wagtail.snippets.widgets import AdminSnippetChooser
 from ... import taskqueue
 from ...audience.fields import InvalidValue, normalise_email
 from ...audience.models import Subscriber
+from ...send import translations
+from ...send.models import Campaign
 from ...send.test_send import MAX_TEST_ADDRESSES, parse_test_addresses, sender_problems
 from .pages import (
     NewsletterEditMenuItem,
@@ -103,21 +107,47 @@ class TestSendView(NewsletterToolViewMixin, WagtailAdminTemplateMixin, FormView)
     url_name = "newsletter_compose:test_send"
 
     @cached_property
+    def campaign(self):
+        """The campaign named by ``?campaign=`` (from the send wizard's languages), whose version of the page is
+        tested instead of the latest draft; None without it."""
+        pk = self.request.GET.get("campaign")
+        if pk is None:
+            return None
+        if not pk.isdigit():
+            raise Http404
+        return get_object_or_404(Campaign, pk=pk)
+
+    @cached_property
+    def campaign_version(self):
+        """(revision, page object) the campaign sends for this page, or None."""
+        return translations.campaign_content(self.campaign, self.page.pk) if self.campaign else None
+
+    @cached_property
     def revision(self):
+        if self.campaign is not None:
+            return self.campaign_version[0] if self.campaign_version else None
         return self.page.get_latest_revision()
 
     @cached_property
     def content(self):
-        """The page as the editor last saved it."""
+        """The page as the campaign sends it, else as the editor last saved it."""
+        if self.campaign is not None:
+            return self.campaign_version[1] if self.campaign_version else self.page
         return self.revision.as_object() if self.revision else self.page
 
     def get_initial(self):
         return {"addresses": self.request.user.email or ""}
 
     def problems(self):
+        if self.campaign is not None and self.campaign_version is None:
+            return [_("The campaign “%(name)s” sends no version of this page.") % {"name": self.campaign.name}]
         if self.revision is None:
             return [no_revision_message()]
         return sender_problems(self.content)
+
+    def action_url(self):
+        url = reverse("newsletter_compose:test_send", args=[self.page.pk])
+        return f"{url}?campaign={self.campaign.pk}" if self.campaign else url
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -125,8 +155,9 @@ class TestSendView(NewsletterToolViewMixin, WagtailAdminTemplateMixin, FormView)
             page=self.page,
             revision=self.revision,
             problems=self.problems(),
-            checks=checklist(self.revision) if self.revision else [],
-            action_url=reverse("newsletter_compose:test_send", args=[self.page.pk]),
+            checks=checklist(self.content) if self.revision else [],
+            campaign=self.campaign,
+            action_url=self.action_url(),
             edit_url=reverse("wagtailadmin_pages:edit", args=[self.page.pk]),
             submit_button_label=_("Send test"),
             submit_button_active_label=_("Sending…"),
@@ -145,8 +176,10 @@ class TestSendView(NewsletterToolViewMixin, WagtailAdminTemplateMixin, FormView)
         with transaction.atomic():
             # Who the test was rendered as stays out of the page's history (it is personal data).
             log(self.page, LOG_ACTION, user=self.request.user, revision=self.revision, data={"addresses": addresses})
+            # A campaign's translation goes out in its locale's language (translations.translation_content).
+            language = self.content.language if self.campaign else ""
             taskqueue.enqueue_on_commit(
-                TASK, self.revision.pk, addresses, subscriber.pk if subscriber else None, self.request.user.pk
+                TASK, self.revision.pk, addresses, subscriber.pk if subscriber else None, self.request.user.pk, language
             )
         messages.success(
             self.request,

@@ -28,6 +28,7 @@ from ...send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from ...send.outgoing import sender_of
 from ..permissions import CAMPAIGN_VIEW_ACTIONS, can_send, may_view_campaigns
 from . import entry, wizard
+from .languages import LanguagePreviewView
 from .pauses import guard_pause
 from .sender_domain_dns import campaign_sender_alert
 from .wizard import SendPermissionMixin, url
@@ -315,6 +316,7 @@ class CampaignViewSet(ModelViewSet):
             path("<int:pk>/report/click-map/", report_views.ClickMapView.as_view(), name="click_map"),
             path("<int:pk>/recipients/", wizard.RecipientsView.as_view(), name="send_recipients"),
             path("<int:pk>/checklist/", wizard.ChecksView.as_view(), name="send_checks"),
+            path("<int:pk>/preview/<int:page_id>/", LanguagePreviewView.as_view(), name="language_preview"),
             path("<int:pk>/when/", wizard.ScheduleView.as_view(), name="send_schedule"),
             path("<int:pk>/confirm/", wizard.ConfirmView.as_view(), name="send_confirm"),
             path("<int:pk>/pause/", PauseView.as_view(), name="pause"),

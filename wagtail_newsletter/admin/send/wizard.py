@@ -7,6 +7,8 @@ editor chose at steps 2 and 3 lives in the session until the campaign starts; ea
 server, and the final step re-checks everything.
 """
 
+from typing import NamedTuple
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -26,6 +28,7 @@ from ...deliverability.spam_score import campaign_spam_checks
 from ...growth import follow_ups
 from ...growth.segments import Segment, segment_ids
 from ...send import campaigns as lifecycle
+from ...send import translations
 from ...send.models import Campaign, CampaignStatus
 from ...send.outgoing import sender_of
 from ...send.sender_domains import sender_domain_checks
@@ -87,30 +90,70 @@ def scheduled_time(state):
     return parse_datetime(state["when"]) if state.get("when") else None
 
 
+class Evaluation(NamedTuple):
+    """What step 2 shows and the last step re-checks: ``checks`` of the campaign's own revision, ``languages``
+    ([{code, name, checks}]) of each translation it will send, and what check_can_send objects to besides."""
+
+    checks: list
+    problems: list
+    languages: list
+
+    @property
+    def has_errors(self):
+        every = self.checks + [check for language in self.languages for check in language["checks"]]
+        return any(check.level == ERROR for check in every)
+
+    @property
+    def blocked(self):
+        return bool(self.problems) or self.has_errors
+
+    @property
+    def warning_codes(self):
+        """Codes of the warnings to accept; a translation's are prefixed with its language ("fr:html-too-large")."""
+        codes = {check.code for check in self.checks if check.level == WARNING}
+        for language in self.languages:
+            codes |= {f"{language['code']}:{check.code}" for check in language["checks"] if check.level == WARNING}
+        return sorted(codes)
+
+
+def translation_checks(campaign, compiled_translations):
+    """The checklist of each translation the campaign will send (the revision it would freeze), errors first."""
+    languages = []
+    for language, compiled in compiled_translations:
+        checks = preflight(compiled) + campaign_spam_checks(campaign, compiled)
+        checks.sort(key=lambda check: check.level != ERROR)
+        languages.append({"code": language.code, "name": language.name, "checks": checks})
+    return languages
+
+
 def evaluate(campaign, user):
-    """(checks, problems) of a draft: the checklist of its revision and what check_can_send objects to, without
-    repeating the checklist's errors."""
+    """The Evaluation of a draft: the checklist of its revision and of each translation it will send, and what
+    check_can_send objects to, without repeating the checklists' errors."""
     try:
         compiled = lifecycle.compile_campaign(campaign)
     except lifecycle.CampaignError as error:
-        return [], [str(error)]
+        return Evaluation([], [str(error)], [])
     address = sender_of(campaign.from_name, campaign.from_email)[1]
     checks = preflight(compiled) + (sender_domain_checks(address) if address else [])
     checks += campaign_spam_checks(campaign, compiled)  # a warning at most: never blocks
     checks.sort(key=lambda check: check.level != ERROR)
+    plan = translations.language_plan(campaign, lambda: lifecycle.campaign_recipients(campaign))
+    languages = translation_checks(campaign, translations.compile_sent_translations(campaign, plan))
     errors = {check.message for check in checks if check.level == ERROR}
+    errors |= {
+        translations.language_problem(language["name"], check.message)
+        for language in languages
+        for check in language["checks"]
+        if check.level == ERROR
+    }
     problems = [p for p in lifecycle.check_can_send(campaign, user, compiled=compiled) if p not in errors]
-    return checks, problems
+    return Evaluation(checks, problems, languages)
 
 
 def sender_context(campaign):
     """The sender the messages carry (the newsletter's, else DEFAULT_FROM_EMAIL) for admin/campaign/sender.html."""
     name, address = sender_of(campaign.from_name, campaign.from_email)
     return {"sender_name": name, "sender_email": address, "default_sender": not campaign.from_email}
-
-
-def warning_codes(checks):
-    return sorted({check.code for check in checks if check.level == WARNING})
 
 
 def campaign_segments(campaign):
@@ -288,15 +331,20 @@ class ChecksView(WizardStepMixin, FormView):
         return evaluate(self.campaign, self.request.user)
 
     def get_form_kwargs(self):
-        checks, problems = self.evaluation
-        blocked = bool(problems) or any(check.level == ERROR for check in checks)
-        return {**super().get_form_kwargs(), "warnings": warning_codes(checks), "blocked": blocked}
+        evaluation = self.evaluation
+        return {**super().get_form_kwargs(), "warnings": evaluation.warning_codes, "blocked": evaluation.blocked}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        checks, problems = self.evaluation
+        evaluation = self.evaluation
         newer = self.page and self.page.latest_revision_id != self.campaign.revision_id
-        context.update(checks=checks, problems=problems, newer_revision=newer, languages=language_rows(self.campaign))
+        context.update(
+            checks=evaluation.checks,
+            problems=evaluation.problems,
+            language_checks=evaluation.languages,
+            newer_revision=newer,
+            languages=language_rows(self.campaign),
+        )
         return context
 
     def post(self, request, *args, **kwargs):
@@ -376,10 +424,8 @@ class ConfirmView(WizardStepMixin, TemplateView):
         return context
 
     def post(self, request, *args, **kwargs):
-        checks, problems = evaluate(self.campaign, request.user)
-        if any(check.level == ERROR for check in checks) or not set(warning_codes(checks)) <= set(
-            self.state["accepted"]
-        ):
+        evaluation = evaluate(self.campaign, request.user)
+        if evaluation.has_errors or not set(evaluation.warning_codes) <= set(self.state["accepted"]):
             messages.warning(request, _("The checklist has changed since you went through it; please look again."))
             return redirect(url("send_checks", self.campaign.pk))
         if self.when and self.when <= timezone.now():
