@@ -95,6 +95,8 @@ def describe(change):
     if change.kind == PreferenceChangeKind.PAUSE:
         months = data.get("months", 0)
         return ngettext("%(count)d month", "%(count)d months", months) % {"count": months}
+    if change.kind == PreferenceChangeKind.RESUME and data.get("by"):  # ended by an editor (audience.pause_clearing)
+        return gettext("ended by %(user)s") % {"user": data["by"]}
     if change.kind == PreferenceChangeKind.UNSUBSCRIBE:
         reason = change.get_reason_display() if change.reason else ""
         return " — ".join(part for part in (str(reason), change.reason_text) if part)

@@ -9,6 +9,7 @@ from wagtail.snippets.views import snippets
 
 from ...audience import services
 from ...audience.models import Field, Source, Status
+from .pause_views import clear_pause_button
 from .subscriber_forms import subscriber_edit_handler
 from .subscriber_history import history_url
 
@@ -145,7 +146,8 @@ class SubscriberEditView(SubscriberPanelMixin, snippets.EditView):
     def header_more_buttons(self):
         """ "Newsletter history" (campaigns received, opens, clicks, status changes) next to Delete."""
         history = Button(_("Newsletter history"), url=history_url(self.object), icon_name="history", priority=5)
-        return [history, *super().header_more_buttons]
+        pause = clear_pause_button(self.object, self.request.user)  # while paused (pause_views.py)
+        return [history, *([pause] if pause else []), *super().header_more_buttons]
 
 
 class SubscriberDeleteView(snippets.DeleteView):

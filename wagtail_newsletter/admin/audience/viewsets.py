@@ -13,6 +13,7 @@ from ...audience.subscription_form import SubscriptionForm
 from .embed_panel import EmbedCodePanel
 from .filters import SUBSCRIBER_SEARCH_FIELDS, SubscriberFilterSet
 from .group_views import STATUS_COUNTS, GroupIndexView, SubscriptionFormIndexView, form_list_display, group_list_display
+from .pause_views import pause_urls
 from .subscriber_forms import subscriber_edit_handler
 from .subscriber_history import history_urls
 from .subscriber_views import (
@@ -65,7 +66,8 @@ class SubscriberViewSet(SnippetViewSet):
     edit_handler = subscriber_edit_handler()
 
     def get_urlpatterns(self):
-        return [*super().get_urlpatterns(), *history_urls(self)]  # the newsletter history (subscriber_history.py)
+        # The newsletter history (subscriber_history.py) and ending a pause (pause_views.py).
+        return [*super().get_urlpatterns(), *history_urls(self), *pause_urls(self)]
 
 
 class GroupViewSet(SnippetViewSet):
