@@ -95,6 +95,7 @@ def test_set_audience_by_keywords(archive, groups):
     campaign = api.create_campaign(make_newsletter(archive))
 
     assert api.set_audience(campaign, groups=["Weekly news", groups["Friends"].pk], exclude_groups=["Staff"]) == 4
+    assert campaign.all_subscribers is False  # the object the caller holds follows (it may save it later)
     assert audience_of(campaign) == (False, ["Friends", "Weekly news"], ["Staff"], [])
     assert api.set_audience(campaign, segments=["Lyon"]) == 1
     assert audience_of(campaign) == (False, [], [], [("Lyon", False)])
@@ -207,6 +208,7 @@ def test_pause_and_resume_a_sending_campaign(archive, monkeypatch):
     with pytest.raises(api.InvalidInput):
         api.pause(campaign, reason="editor\r\nBcc: x")
     assert api.pause(campaign, reason="typo in the title").status == CampaignStatus.PAUSED
+    assert campaign.status == CampaignStatus.PAUSED
     assert api.progress(campaign).note == "typo in the title"
     assert api.resume(campaign).status == CampaignStatus.SENDING
     assert api.cancel(campaign).status == CampaignStatus.CANCELLED

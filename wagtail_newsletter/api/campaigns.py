@@ -41,6 +41,14 @@ def _newsletter_page(page: Page | int) -> Page:
     return specific
 
 
+def _refreshed(given: Campaign | int, campaign: Campaign) -> Campaign:
+    """The campaign after an action; a Campaign object the caller passed is refreshed too, so that code holding it
+    (and saving it later) never works on its state from before the action."""
+    if isinstance(given, Campaign) and given is not campaign:
+        given.refresh_from_db()
+    return campaign
+
+
 def _state_error(error: Exception, campaign: Campaign | None = None, user=None) -> InvalidState:
     """InvalidState with the message of ``error``; for a refused start, ``problems`` lists each of the send checks'
     reasons (computed again, on this error path only)."""
@@ -87,7 +95,7 @@ def set_audience(
     for an unknown group or segment, InvalidInput for an empty choice or one both chosen and excluded,
     InvalidState once the campaign has started.
     """
-    campaign = get_campaign(campaign)
+    given, campaign = campaign, get_campaign(campaign)
     include, exclude = resolve_groups(groups), resolve_groups(exclude_groups, "exclude_groups")
     chosen, left_out = resolve_segments(segments), resolve_segments(exclude_segments, "exclude_segments")
     if all_subscribers and (include or chosen):
@@ -109,19 +117,19 @@ def set_audience(
         except lifecycle.CampaignError as error:
             raise _state_error(error) from error
         set_campaign_segments(campaign, [s.pk for s in chosen], [s.pk for s in left_out])
-    return lifecycle.count_recipients_of(campaign)
+    return lifecycle.count_recipients_of(_refreshed(given, campaign))
 
 
 def schedule(campaign: Campaign | int, at: datetime.datetime, *, user=None) -> Campaign:
     """Send ``campaign`` at ``at`` (an aware datetime in the future). The checks the send wizard shows (sender
     domain, pre-flight, recipients, credits) run now — InvalidState lists what is wrong — and again at that time."""
-    campaign = get_campaign(campaign)
+    given, campaign = campaign, get_campaign(campaign)
     if not isinstance(at, datetime.datetime) or timezone.is_naive(at):
         raise InvalidInput(_("Give the time as an aware datetime (with its time zone)."), field="at")
     if at <= timezone.now():
         raise InvalidInput(_("Choose a time in the future."), field="at")
     try:
-        return lifecycle.schedule(campaign, at, user=user)
+        return _refreshed(given, lifecycle.schedule(campaign, at, user=user))
     except lifecycle.CampaignError as error:
         raise _state_error(error, campaign, user) from error
 
@@ -129,21 +137,21 @@ def schedule(campaign: Campaign | int, at: datetime.datetime, *, user=None) -> C
 def send(campaign: Campaign | int, *, user=None) -> Campaign:
     """Start sending now: compile, plan one delivery per recipient, kick the workers (django-q2). InvalidState when
     it has started already or a check refuses it (its ``problems`` list every reason)."""
-    campaign = get_campaign(campaign)
+    given, campaign = campaign, get_campaign(campaign)
     if campaign.status not in lifecycle.STARTABLE:
         raise InvalidState(_("This campaign has already been started."))
     try:
-        return lifecycle.send_now(campaign, user=user)
+        return _refreshed(given, lifecycle.send_now(campaign, user=user))
     except (lifecycle.CampaignError, InsufficientCredits) as error:
         raise _state_error(error, campaign, user) from error
 
 
 def pause(campaign: Campaign | int, *, reason: str = "", user=None) -> Campaign:
     """Stop claiming new messages (those in flight finish); ``resume`` goes on. InvalidState unless sending."""
-    campaign = get_campaign(campaign)
+    given, campaign = campaign, get_campaign(campaign)
     reason = clean_one_line(reason, "reason", _("Reason"), 500)
     try:
-        return lifecycle.pause(campaign, user=user, reason=reason)
+        return _refreshed(given, lifecycle.pause(campaign, user=user, reason=reason))
     except lifecycle.CampaignError as error:
         raise _state_error(error) from error
 
@@ -151,7 +159,7 @@ def pause(campaign: Campaign | int, *, reason: str = "", user=None) -> Campaign:
 def resume(campaign: Campaign | int, *, user=None) -> Campaign:
     """Go on sending a paused campaign. InvalidState unless paused."""
     try:
-        return lifecycle.resume(get_campaign(campaign), user=user)
+        return _refreshed(campaign, lifecycle.resume(get_campaign(campaign), user=user))
     except lifecycle.CampaignError as error:
         raise _state_error(error) from error
 
@@ -160,7 +168,7 @@ def cancel(campaign: Campaign | int, *, user=None) -> Campaign:
     """Stop for good: unsent messages are skipped (their credits refunded), a scheduled start is dropped.
     InvalidState once finished."""
     try:
-        return lifecycle.cancel(get_campaign(campaign), user=user)
+        return _refreshed(campaign, lifecycle.cancel(get_campaign(campaign), user=user))
     except lifecycle.CampaignError as error:
         raise _state_error(error) from error
 

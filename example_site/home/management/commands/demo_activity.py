@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from home import returned_mail
+from wagtail_newsletter import api
 from wagtail_newsletter.audience.services import add_to_group, record_status_events, unsubscribe
 from wagtail_newsletter.compose.models import NewsletterPage
 from wagtail_newsletter.conf import newsletter_settings
@@ -56,8 +57,8 @@ class Command(BaseCommand):
             started = timezone.now() - datetime.timedelta(days=3)
             with transaction.atomic():
                 group = self.sample_readers(readers, started)
-                campaign = campaigns.create_campaign(newsletter, name=CAMPAIGN_NAME)
-                campaigns.set_audience(campaign, False, [group.pk])
+                campaign = api.create_campaign(newsletter, name=CAMPAIGN_NAME)  # the public Python API
+                api.set_audience(campaign, groups=[group])
                 self.sent_with_activity(campaign, started, random.Random(seed))
             aggregate.aggregate()  # the sample events are hours or days old: settled (the follow-up reads them)
             self.stdout.write(f"Sample campaign {campaign.pk} sent to {campaign.recipient_count} sample readers.")
