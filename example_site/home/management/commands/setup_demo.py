@@ -21,6 +21,7 @@ from PIL import ImageDraw
 from wagtail.images import get_image_model
 from wagtail.models import Locale, Page, Site
 
+from home.demo_automations import ensure_demo_automations
 from home.models import ArticlePage, HomePage
 from wagtail_newsletter.audience.services import add_to_group, record_status_events
 from wagtail_newsletter.compose.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
@@ -113,6 +114,7 @@ class Command(BaseCommand):
         newsletter = self.ensure_newsletter(archive, home, self.ensure_banner_image())
         self.ensure_french_issue(newsletter, groups)
         template = self.ensure_template(newsletter)
+        ensure_demo_automations(archive, form, fields["birthday"], SENDER_EMAIL)  # welcome series, birthday
         self.ensure_weekly_digest(home, archive, newsletter, groups, self.ensure_banner_image())
         return form, home, groups, archive, newsletter, template, self.ensure_sender_domain()
 
