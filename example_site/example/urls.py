@@ -1,6 +1,7 @@
 import importlib.util
 
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
 from django.urls import include, path
 from wagtail import urls as wagtail_urls
@@ -23,4 +24,9 @@ if settings.DEBUG:
 
     urlpatterns += staticfiles_urlpatterns()
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
-urlpatterns += [path("", include(wagtail_urls))]
+if settings.WAGTAIL_I18N_ENABLED:
+    # Pages under a language prefix (Wagtail's "Internationalisation" docs): English at /…, French at /fr/…, so each
+    # translation of a page (a newsletter, its web version, the archive) has its own public URL.
+    urlpatterns += i18n_patterns(path("", include(wagtail_urls)), prefix_default_language=False)
+else:
+    urlpatterns += [path("", include(wagtail_urls))]
