@@ -165,3 +165,14 @@ def test_group_steps_and_stop(archive):
     assert recipients_of_step(series, 3) == {ann.email}
     assert not recipients_of_step(series, 5)
     assert Enrolment.objects.get().status == EnrolmentStatus.DONE
+
+
+def test_a_send_step_sends_the_published_version_not_a_later_draft(archive):
+    series = make_series(archive)
+    page = series.steps.get(sort_order=0).page.specific
+    page.subject = "Draft subject"
+    page.save_revision()
+    (ann,) = people(1)
+    start_automation(series, [ann], now=T0)
+    tick(now=T0)
+    assert Campaign.objects.get(name__endswith="step 1").subject == "Welcome mail 1"

@@ -10,6 +10,7 @@ transaction, and it brings a campaign the dispatcher marked sent back to *sendin
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..conf import newsletter_settings
 from . import credits, dispatch
@@ -23,11 +24,21 @@ OPEN_STATUSES = (CampaignStatus.SENDING, CampaignStatus.PAUSED, CampaignStatus.S
 
 
 def start_ongoing(page, name, user=None):
-    """A campaign of ``page``'s latest revision, compiled and *sending* with no recipient yet.
+    """A campaign of ``page``'s published revision, compiled and *sending* with no recipient yet.
 
     Raises ``CampaignError`` (messages for people) when it could not be sent: no sender, unverified domain,
     checklist errors, an unpublished translation, credits used up, a sending guard."""
+    if page.live_revision_id is None:
+        raise CampaignError(_("“%(title)s” is not published: automations send a newsletter's published version.")
+                            % {"title": page.title})  # fmt: skip
     campaign = create_campaign(page, user, name=name[:255])
+    if campaign.revision_id != page.live_revision_id:  # a draft saved since: the published version goes out
+        published = page.live_revision
+        frozen = published.as_object()
+        campaign.revision = published
+        campaign.subject, campaign.from_name = frozen.subject or "", frozen.sender_name or ""
+        campaign.from_email, campaign.reply_to = frozen.sender_email or "", frozen.reply_to or ""
+        campaign.save(update_fields=["revision", "subject", "from_name", "from_email", "reply_to"])
     compiled = compile_campaign(campaign)
     _raise_problems(check_can_send(campaign, user, compiled=compiled, count=1))
     campaign.compiled = compiled.to_dict()
