@@ -298,3 +298,24 @@ def test_choosing_again_replaces_a_draft_test_and_its_variants(archive):
     again = create_ab_test(campaign, [VariantChoice(5), VariantChoice(5, subject="X"), VariantChoice(5, subject="Y")])
     assert list(AbTest.objects.values_list("pk", flat=True)) == [again.pk]
     assert Campaign.objects.count() == 4  # the rest campaign and the three variants of the new draft
+
+
+@pytest.mark.django_db
+def test_a_start_that_fails_half_way_leaves_no_sample_and_no_delivery(archive, monkeypatch):
+    make_audience(100)
+    test = create_ab_test(draft(archive), two_variants())
+    real_send_now = campaigns.send_now
+
+    def crash_on_b(campaign, user=None):
+        if campaign.name.endswith("variant B"):
+            raise campaigns.CampaignError("the relay is on fire")
+        return real_send_now(campaign, user)
+
+    monkeypatch.setattr(campaigns, "send_now", crash_on_b)
+    with pytest.raises(AbTestError, match="Variant B: the relay is on fire"):
+        start_ab_test(test)  # A's samples and deliveries were written before B failed: all rolled back
+    test.refresh_from_db()
+    assert test.status == AbStatus.DRAFT and not AbSample.objects.exists() and not Delivery.objects.exists()
+    monkeypatch.setattr(campaigns, "send_now", real_send_now)
+    test = start_ab_test(test)
+    assert test.status == AbStatus.TESTING and AbSample.objects.count() == Delivery.objects.count() == 20
