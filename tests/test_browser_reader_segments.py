@@ -83,7 +83,7 @@ def test_editor_builds_a_device_country_and_goal_segment(world, browser):
     second.get_by_label("Kind of condition").select_option(label="What they did")
     second.get_by_label("What they did").select_option(label="opened or clicked from a country")
     countries = second.get_by_label("Countries")
-    expect(countries.locator("option")).to_have_text(["FR", "DE"])  # those seen, most readers first
+    expect(countries.locator("option")).to_have_text(["🇫🇷 France", "🇩🇪 Germany"])  # those seen, most readers first
     countries.select_option(["FR"])
     expect(count).to_have_attribute("data-segment-count-value", "2")  # ana, ben
 
