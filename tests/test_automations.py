@@ -5,6 +5,7 @@ nothing. Time travels through ``tick(now=…)`` and the automations' clock, neve
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from wagtail_newsletter.audience import services
 from wagtail_newsletter.audience.models import Group, Status, Subscriber
@@ -18,6 +19,7 @@ from wagtail_newsletter.growth.automations.models import (
     StepKind,
     Trigger,
 )
+from wagtail_newsletter.growth.automations.steps import next_weekday_hour
 from wagtail_newsletter.growth.automations.tick import tick
 from wagtail_newsletter.send.models import Campaign, CampaignStatus, Delivery
 
@@ -176,3 +178,23 @@ def test_a_send_step_sends_the_published_version_not_a_later_draft(archive):
     start_automation(series, [ann], now=T0)
     tick(now=T0)
     assert Campaign.objects.get(name__endswith="step 1").subject == "Welcome mail 1"
+
+
+def test_wait_until_a_weekday_and_hour_in_the_site_time_zone(archive, settings):
+    """Summer time starts in Paris on Sunday 28 March 2027: Monday 8:00 is then 06:00 UTC, Saturday 8:00 07:00 UTC."""
+    settings.TIME_ZONE = "Europe/Paris"
+    timezone.deactivate()
+    friday = datetime.datetime(2027, 3, 26, 10, 0, tzinfo=datetime.UTC)
+    assert next_weekday_hour(friday, 0, 8) == datetime.datetime(2027, 3, 29, 6, 0, tzinfo=datetime.UTC)
+    assert next_weekday_hour(friday, None, 8) == datetime.datetime(2027, 3, 27, 7, 0, tzinfo=datetime.UTC)
+    early = datetime.datetime(2027, 3, 26, 6, 0, tzinfo=datetime.UTC)
+    assert next_weekday_hour(early, 4, 8) == datetime.datetime(2027, 3, 26, 7, 0, tzinfo=datetime.UTC)
+    series = make_series(archive)
+    AutomationStep.objects.filter(automation=series, sort_order=1).update(kind=StepKind.WAIT_UNTIL, weekday=0, hour=8)
+    (ann,) = people(1)
+    start_automation(series, [ann], now=friday)
+    tick(now=friday)
+    tick(now=datetime.datetime(2027, 3, 29, 5, 59, tzinfo=datetime.UTC))
+    assert not recipients_of_step(series, 3)
+    tick(now=datetime.datetime(2027, 3, 29, 6, 0, tzinfo=datetime.UTC))
+    assert recipients_of_step(series, 3) == {ann.email}
