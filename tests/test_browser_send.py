@@ -112,7 +112,7 @@ def test_editor_sends_to_a_group_and_watches_the_progress(demo, browser, slow_sm
     editor.get_by_role("button", name="Next").click()
 
     # Step 2: the checklist; warnings, if any, need the tick.
-    expect(editor.get_by_role("heading", name="Checklist")).to_be_visible()
+    expect(editor.get_by_role("heading", name="Checklist", exact=True)).to_be_visible()
     shot(editor, "2-checklist")
     accept = editor.get_by_label("I have read the warnings above and want to send anyway.")
     if accept.count():
