@@ -225,3 +225,13 @@ def test_text_no_database_can_store_is_refused_before_any_query(api, db, django_
         assert_problem(api.post("/groups", '{"name": "\\ud83d"}'), 422, "invalid_value")
         assert_problem(api.get("/subscribers", {"email_contains": "a\x00"}), 422, "invalid_value")
     assert api.post("/groups", '{"name": "Smile \\ud83d\\ude00"}').json()["name"] == "Smile \U0001f600"
+
+
+def test_openapi_document_and_docs_page(client, db):
+    document = client.get("/newsletter/api/v1/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    create = document["paths"]["/newsletter/api/v1/subscribers"]["post"]
+    assert create["responses"]["422"]["content"]["application/problem+json"]
+    assert "GetSubscriber" in create["responses"]["201"]["links"]  # serialised: the status as a string
+    assert any(parameter["name"] == "Idempotency-Key" for parameter in create["parameters"])
+    assert client.get("/newsletter/api/v1/docs").status_code == 200

@@ -96,8 +96,9 @@ def document_problems(schema, prefix):
                     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
                 })  # fmt: skip
             for (source, status), links in _LINKS.items():
-                if path.removeprefix(prefix) == source and method == "post" and status in responses:
-                    responses[status]["links"] = {
+                success = responses.get(int(status), responses.get(status))  # django-ninja keys them as numbers
+                if path.removeprefix(prefix) == source and method == "post" and success is not None:
+                    success["links"] = {
                         name: {"operationId": operation_ids[(target_method, target)], "parameters": parameters}
                         for name, (target_method, target, parameters) in links.items()
                         if (target_method, target) in operation_ids
