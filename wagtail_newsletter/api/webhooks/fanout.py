@@ -97,6 +97,8 @@ def _status_select(endpoints):
     )
 
 
+_ANALYZE_AFTER = 10_000  # outbox rows written by one fan-out
+
 # Each log: (cursor name, table, the SELECT builder).
 LOGS = (("event", Event._meta.db_table, _event_select), ("status_event", StatusEvent._meta.db_table, _status_select))
 
@@ -143,6 +145,11 @@ def fan_out(now=None):
             if created:  # webhooks start now: earlier history is not sent
                 continue
             written += _read_log(cursor, table, build(endpoints), now)
+    if written >= _ANALYZE_AFTER and connection.vendor == "postgresql":
+        # A burst (a campaign's clicks, an import) before autovacuum has looked: without fresh statistics the claim's
+        # NOT EXISTS is planned as a scan of the whole outbox per row (measured: 58 instead of 460 messages/s).
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {_q(WebhookMessage._meta.db_table)}")
     return written
 
 
