@@ -23,7 +23,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidEmail, InvalidInput, InvalidState, NewsletterError, NotFound, WaitTimeout
-from .results import CampaignProgress, CampaignStatistics, DkimKey, Skipped, Subscription, UpsertResult
+from .results import CampaignProgress, CampaignStatistics, DkimKey, DkimKeys, Skipped, Subscription, UpsertResult
 
 _FUNCTIONS = {
     "subscribe": "subscribers",
@@ -43,7 +43,10 @@ _FUNCTIONS = {
     "render_message": "rendering",
     "generate_dkim_key": "dkim",
     "rotate_dkim_key": "dkim",
+    "complete_dkim_rotation": "dkim",
+    "cancel_dkim_rotation": "dkim",
     "dkim_key": "dkim",
+    "dkim_keys": "dkim",
 }
 
 __all__ = [  # noqa: RUF022 (in the order of the documentation)
@@ -64,7 +67,10 @@ __all__ = [  # noqa: RUF022 (in the order of the documentation)
     "render_message",
     "generate_dkim_key",
     "rotate_dkim_key",
+    "complete_dkim_rotation",
+    "cancel_dkim_rotation",
     "dkim_key",
+    "dkim_keys",
     "NewsletterError",
     "InvalidInput",
     "InvalidEmail",
@@ -77,6 +83,7 @@ __all__ = [  # noqa: RUF022 (in the order of the documentation)
     "CampaignProgress",
     "CampaignStatistics",
     "DkimKey",
+    "DkimKeys",
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see: the functions themselves
@@ -92,7 +99,14 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the functions themselves
         statistics,
         wait,
     )
-    from .dkim import dkim_key, generate_dkim_key, rotate_dkim_key
+    from .dkim import (
+        cancel_dkim_rotation,
+        complete_dkim_rotation,
+        dkim_key,
+        dkim_keys,
+        generate_dkim_key,
+        rotate_dkim_key,
+    )
     from .rendering import render_message
     from .subscribers import forget, subscribe, unsubscribe, upsert_subscribers
 

@@ -126,3 +126,19 @@ class DkimKey:
     txt_strings: tuple[str, ...]
     bits: int
     fingerprint: str
+
+
+@dataclass(frozen=True)
+class DkimKeys:
+    """The DKIM keys of a sender domain during gapless rotation (``api.dkim_keys``): ``current`` signs its mail;
+    ``pending``, between ``rotate_dkim_key`` and ``complete_dkim_rotation``, waits for its record in DNS and signs
+    nothing; ``previous_selector``: the selector the last rotation replaced, whose record may be removed after
+    ``previous_removable_after`` (a week after ``rotated_at``, once the mail signed with it has been delivered)."""
+
+    domain: str
+    current: DkimKey | None
+    pending: DkimKey | None
+    rotation_started_at: datetime.datetime | None
+    previous_selector: str
+    rotated_at: datetime.datetime | None
+    previous_removable_after: datetime.datetime | None

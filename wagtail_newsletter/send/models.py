@@ -27,6 +27,14 @@ class SenderDomain(models.Model):
     dns_checked_at = models.DateTimeField(_("last checked"), null=True, blank=True, editable=False)
     dns_verified_at = models.DateTimeField(_("last verified"), null=True, blank=True, editable=False)
     dns_failing_since = models.DateTimeField(_("failing since"), null=True, blank=True, editable=False)
+    # Gapless key rotation (api.dkim): the next key waits here, signing nothing, until its record is found in DNS;
+    # then it replaces selector/private_key, and the selector it replaced is kept so its record can be removed
+    # once the mail signed with it has been delivered (about a week).
+    next_selector = models.CharField(_("next DKIM selector"), max_length=63, blank=True, editable=False)
+    next_private_key = models.TextField(_("next DKIM private key"), blank=True, editable=False)
+    rotation_started_at = models.DateTimeField(_("key rotation started"), null=True, blank=True, editable=False)
+    previous_selector = models.CharField(_("previous DKIM selector"), max_length=63, blank=True, editable=False)
+    rotated_at = models.DateTimeField(_("key last rotated"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["domain"]

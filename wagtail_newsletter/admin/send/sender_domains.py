@@ -1,8 +1,9 @@
 """Sender domains in the admin: the domains newsletters are sent from, each with its DKIM key.
 
 A key (RSA 2048) is made when a domain is added; the edit page shows the DNS TXT record to publish, ready to copy,
-and can replace the key. The private key itself is never shown: only its public half and a fingerprint. The DNS
-checks of the domain (SPF, DKIM, DMARC, MX) and their "Check DNS now" button are in ``sender_domain_dns``.
+rotates the key without a gap (``sender_domain_rotation``) and can replace a broken one at once. The private key
+itself is never shown: only its public half and a fingerprint. The DNS checks of the domain (SPF, DKIM, DMARC, MX)
+and their "Check DNS now" button are in ``sender_domain_dns``.
 """
 
 import hashlib
@@ -28,6 +29,8 @@ from ...mail_text import ascii_domain
 from ...send.dkim_signing import dns_name, dns_record, generate_private_key, load_private_key, public_key_der
 from ...send.models import SenderDomain
 from .sender_domain_dns import CheckDnsView, DnsChecksPanel, DnsStateColumn
+from .sender_domain_rotation import VIEW_NAME as ROTATION_VIEW_NAME
+from .sender_domain_rotation import DkimRotationView, rotation_context
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOSTNAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})+$")
@@ -80,7 +83,11 @@ class SenderDomainForm(WagtailAdminModelForm):
         return clean_domain(self.cleaned_data.get("domain"))
 
     def clean_selector(self):
-        return clean_selector(self.cleaned_data.get("selector"))
+        value = clean_selector(self.cleaned_data.get("selector"))
+        if value != self.instance.selector and value in (self.instance.next_selector, self.instance.previous_selector):
+            # Those records belong to the next and the previous key (a key rotation): one name, one key.
+            raise ValidationError(_("This selector belongs to the next or the previous key: choose another one."))
+        return value
 
     def save(self, commit=True):
         if not self.instance.private_key:  # a new domain gets its key at once
@@ -107,6 +114,7 @@ class DkimRecordPanel(Panel):
                 if context["summary"] and context["summary"]["valid"]:
                     context["record_name"] = dns_name(instance.selector, instance.domain)
                     context["record_value"] = dns_record(instance.private_key)
+                    context.update(rotation_context(instance, SenderDomainViewSet.name))
                 context["regenerate_url"] = reverse(f"{SenderDomainViewSet.name}:regenerate_key", args=[instance.pk])
             return context
 
@@ -180,4 +188,5 @@ class SenderDomainViewSet(ModelViewSet):
             *super().get_urlpatterns(),
             path("regenerate-key/<int:pk>/", RegenerateKeyView.as_view(), name="regenerate_key"),
             path("check-dns/<int:pk>/", CheckDnsView.as_view(), name="check_dns"),
+            path("dkim-rotation/<int:pk>/<str:action>/", DkimRotationView.as_view(), name=ROTATION_VIEW_NAME),
         ]
