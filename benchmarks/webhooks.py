@@ -34,7 +34,7 @@ from send_throughput import SITE, admin_sql, copy_subscribers, env_for, warm_up,
 TARGET_RATIO = 0.3
 TARGETS_MISSED = 3
 WEBHOOKS = {
-    "WEBHOOK_BATCH_SIZE": 200,
+    "WEBHOOK_BATCH_SIZE": 500,
     "WEBHOOK_CONNECTIONS": 4,
     "WEBHOOK_CONCURRENCY": 2,
     "WEBHOOK_TASK_SECONDS": 30,
