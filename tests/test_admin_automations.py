@@ -2,10 +2,13 @@
 when a step misses what it needs (nothing saved), the listing, and the steps page with each step's figures and the
 links to its campaigns' reports."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
 from wagtail.test.utils.form_data import inline_formset, nested_form_data
 
+from wagtail_newsletter.growth.automations import clock
 from wagtail_newsletter.growth.automations.enrol import start_automation
 from wagtail_newsletter.growth.automations.models import Automation, AutomationStep
 from wagtail_newsletter.growth.automations.tick import tick
@@ -69,7 +72,8 @@ def test_the_steps_page_shows_each_step_s_figures_and_report_links(admin_client,
     tick(now=T0)
     listing = admin_client.get(reverse("wagtailsnippets_wagtail_newsletter_automation:list"))
     assert listing.status_code == 200 and "Welcome series" in listing.content.decode()
-    page = admin_client.get(reverse("wagtailsnippets_wagtail_newsletter_automation:steps", args=[series.pk]))
+    with clock.travel(T0 + datetime.timedelta(hours=1)):  # during the two days' wait of step 2
+        page = admin_client.get(reverse("wagtailsnippets_wagtail_newsletter_automation:steps", args=[series.pk]))
     html = page.content.decode()
     assert page.status_code == 200
     rows = html.split('data-step="')[1:]
@@ -79,7 +83,9 @@ def test_the_steps_page_shows_each_step_s_figures_and_report_links(admin_client,
         return row.split(f'data-figure="{name}">')[1].split("<")[0]
 
     assert [figure(rows[0], name) for name in ("waiting", "passed", "left")] == ["0", "3", "0"]
-    assert [figure(rows[2], name) for name in ("waiting", "passed", "left")] == ["2", "0", "1"]
+    # Ann and Bob wait at the wait step (not at the send step after it); Cid left during the wait.
+    assert [figure(rows[1], name) for name in ("waiting", "passed", "left")] == ["2", "0", "1"]
+    assert [figure(rows[2], name) for name in ("waiting", "passed", "left")] == ["0", "0", "0"]
     campaign_id = series.steps.get(sort_order=0).campaigns.get().campaign_id
     assert f"/newsletter/campaigns/{campaign_id}/report/" in rows[0]
     assert "No mail sent yet" in rows[2]

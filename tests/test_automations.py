@@ -198,3 +198,31 @@ def test_wait_until_a_weekday_and_hour_in_the_site_time_zone(archive, settings):
     assert not recipients_of_step(series, 3)
     tick(now=datetime.datetime(2027, 3, 29, 6, 0, tzinfo=datetime.UTC))
     assert recipients_of_step(series, 3) == {ann.email}
+
+
+def test_the_figures_show_people_waiting_at_the_wait_step_until_their_time_is_over(archive):
+    """The tick moves people past a wait at once (with a due time): the figures count them at the wait step, as
+    waiting and not passed, until that time, then waiting at the next step until the tick runs it."""
+    from wagtail_newsletter.growth.automations.stats import step_figures
+
+    series = make_series(archive)
+    ann, bob, cid = people(3)
+    start_automation(series, [ann, bob, cid], now=T0)
+    tick(now=T0)
+
+    def shown(now):
+        figures, _totals = step_figures(series, now=now)
+        return [(row["waiting"], row["passed"], row["left"]) for row in figures]
+
+    assert shown(T0) == [(0, 3, 0), (3, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0)]
+    Subscriber.objects.filter(pk=cid.pk).update(status=Status.UNSUBSCRIBED)
+    tick(now=T0 + DAY)  # cid leaves during the wait: at the wait step
+    assert shown(T0 + DAY) == [(0, 3, 0), (2, 0, 1), (0, 0, 0), (0, 0, 0), (0, 0, 0)]
+    # The two days are over, the tick has not run yet: they passed the wait and wait at the send step.
+    assert shown(T0 + 2 * DAY) == [(0, 3, 0), (0, 2, 1), (2, 0, 0), (0, 0, 0), (0, 0, 0)]
+    tick(now=T0 + 2 * DAY)
+    assert shown(T0 + 2 * DAY) == [(0, 3, 0), (0, 2, 1), (0, 2, 0), (2, 0, 0), (0, 0, 0)]
+    tick(now=T0 + 5 * DAY)
+    figures, totals = step_figures(series, now=T0 + 5 * DAY)
+    assert [(row["waiting"], row["passed"]) for row in figures] == [(0, 3), (0, 2), (0, 2), (0, 2), (0, 2)]
+    assert totals == {"active": 0, "done": 2, "left": 1}
