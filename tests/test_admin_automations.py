@@ -89,6 +89,21 @@ def test_the_steps_page_shows_each_step_s_figures_and_report_links(admin_client,
     campaign_id = series.steps.get(sort_order=0).campaigns.get().campaign_id
     assert f"/newsletter/campaigns/{campaign_id}/report/" in rows[0]
     assert "No mail sent yet" in rows[2]
+    assert " ".join(rows[1].split("</td>")[0].split()).endswith("2. Wait 2 days")
+
+
+@pytest.mark.parametrize(
+    "amount, unit, text",
+    [(1, "hours", "Wait 1 hour"), (3, "hours", "Wait 3 hours"), (1, "days", "Wait 1 day"), (2, "days", "Wait 2 days")],
+)
+def test_a_wait_step_is_described_with_the_plural_form_of_its_amount(admin_client, archive, amount, unit, text):
+    series = make_series(archive)
+    AutomationStep.objects.filter(automation=series, sort_order=1).update(wait_amount=amount, wait_unit=unit)
+    step = series.steps.get(sort_order=1)
+    assert str(step) == f"2. {text}"
+    page = admin_client.get(reverse("wagtailsnippets_wagtail_newsletter_automation:steps", args=[series.pk]))
+    cell = page.content.decode().split('data-step="2">')[1].split("</td>")[0]
+    assert " ".join(cell.split()) == f"<td> 2. {text}"
 
 
 def test_the_steps_page_needs_permission(client, django_user_model, archive):

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.models import Orderable
@@ -190,7 +191,17 @@ class AutomationStep(Orderable):
         verbose_name_plural = _("steps")
 
     def __str__(self):
-        return f"{self.sort_order + 1}. {self.get_kind_display()}"
+        return f"{self.sort_order + 1}. {self.description()}"
+
+    def description(self):
+        """What the step does in words: "Wait 1 hour", "Wait 3 days" (plural forms of the language), else its kind."""
+        if self.kind == StepKind.WAIT:
+            if self.wait_unit == WaitUnit.HOURS:
+                text = ngettext("Wait %(count)s hour", "Wait %(count)s hours", self.wait_amount)
+            else:
+                text = ngettext("Wait %(count)s day", "Wait %(count)s days", self.wait_amount)
+            return text % {"count": self.wait_amount}
+        return self.get_kind_display()
 
     def clean(self):
         """What each kind of step needs, with the message on its field."""
