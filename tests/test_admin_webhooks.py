@@ -2,6 +2,8 @@
 written, the secret rotated, enabled again after being disabled; the delivery log lists messages with their status,
 shows the body sent and the answer, and replays a message."""
 
+import json
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
@@ -9,6 +11,7 @@ from django.urls import reverse
 from wagtail_newsletter.api.webhooks import fanout
 from wagtail_newsletter.api.webhooks.delivery import disable
 from wagtail_newsletter.api.webhooks.models import EventType, OutboxStatus, WebhookEndpoint, WebhookMessage
+from wagtail_newsletter.audience.models import Subscriber
 
 from .webhook_fixtures import add_clicks, audience_with_deliveries, deliver_until_done, fast_settings, register
 from .webhook_receiver import Receiver
@@ -59,10 +62,14 @@ def test_delivery_log_shows_status_body_and_answer_and_replays(admin_client, set
     finally:
         receiver.stop()
     message = WebhookMessage.objects.get()
+    # The exact body posted is kept for a delivered message too, with the answer.
+    assert json.loads(message.body) == receiver.accepted[0][1] and message.response_body == "ok"
+    Subscriber.objects.update(email="renamed@example.net")  # the log shows what was sent, not today's rows
     listing = admin_client.get(reverse("newsletter_webhook_log:index"), {"endpoint": endpoint.pk}).content.decode()
     assert message.webhook_id in listing and "Delivered" in listing
     detail = admin_client.get(reverse("newsletter_webhook_log:detail", args=[message.pk])).content.decode()
     assert "message.clicked" in detail and "reader0@example.net" in detail and ">ok<" in detail
+    assert "renamed@example.net" not in detail and "Not sent yet" not in detail
 
     admin_client.post(reverse("newsletter_webhook_log:detail", args=[message.pk]))
     message.refresh_from_db()

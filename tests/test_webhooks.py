@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from wagtail_newsletter.api.webhooks import delivery, endpoints, fanout, signing
@@ -125,6 +126,36 @@ def test_campaign_events_are_written_with_the_status_change():
     rows = WebhookMessage.objects.filter(endpoint=endpoint).order_by("id")
     assert list(rows.values_list("event_type", flat=True)) == ["campaign.paused", "campaign.finished"]
     assert set(rows.values_list("order_key", flat=True)) == {-campaign.pk}
+
+
+def test_a_campaign_event_is_queued_once_per_endpoint_and_change():
+    endpoint = register("http://127.0.0.1:9/", [EventType.CAMPAIGN_STARTED, EventType.CAMPAIGN_PAUSED,
+                                               EventType.CAMPAIGN_FINISHED])  # fmt: skip
+    campaign, _deliveries = audience_with_deliveries(1)
+    campaign.status = CampaignStatus.SENDING
+    campaign.save()
+    fanout.record_campaign_event(campaign, EventType.CAMPAIGN_STARTED)
+    fanout.record_campaign_event(campaign, EventType.CAMPAIGN_STARTED)  # the same change signalled twice
+    campaign = campaigns.pause(campaign)
+    fanout.record_campaign_event(campaign, EventType.CAMPAIGN_PAUSED)  # the same pause again
+    campaigns.resume(campaign)
+    campaigns.pause(campaign)  # a second pause is a new event
+    campaigns.cancel(campaign)
+    fanout.record_campaign_event(campaign, EventType.CAMPAIGN_FINISHED)
+    rows = WebhookMessage.objects.filter(endpoint=endpoint).order_by("id")
+    assert [(row.event_type, row.source) for row in rows] == [
+        ("campaign.started", campaign.pk),
+        ("campaign.paused", (campaign.pk << 20) + 1),
+        ("campaign.paused", (campaign.pk << 20) + 2),
+        ("campaign.finished", campaign.pk),
+    ]
+    # The database itself refuses a second row of one change (what holds when two transactions race).
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WebhookMessage.objects.create(
+            endpoint=endpoint, event_type=EventType.CAMPAIGN_STARTED, source=campaign.pk,
+            occurred_at=timezone.now(), expires_at=timezone.now(),
+        )  # fmt: skip
+    assert rows.count() == 4
 
 
 def test_delivery_survives_random_500s_timeouts_and_an_outage(settings, receiver):

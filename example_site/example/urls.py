@@ -4,6 +4,7 @@ from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
 from django.urls import include, path
+from outbox.webhooks import receive as receive_demo_webhook
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
@@ -15,6 +16,8 @@ urlpatterns = [
     path("newsletter/api/v1/", include("wagtail_newsletter.api.rest.urls")),
     path("newsletter/", include("wagtail_newsletter.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The demo's own webhook receiver (outbox/webhooks.py): setup_demo registers it as an endpoint.
+    path("demo-webhooks/", receive_demo_webhook, name="demo_webhooks"),
 ]
 if importlib.util.find_spec("anymail"):
     # Bounces, complaints and unsubscribes posted by a sending service (docs/operators-esp-webhooks.md).

@@ -191,7 +191,8 @@ class MessageDetailView(WagtailAdminTemplateMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         body, rebuilt = self.message.body, False
-        if not body:  # a delivered message keeps no copy of its body: it is built again from the same rows
+        if not body and not self.message.response_status and not self.message.error:
+            # Never answered yet: a preview of what will be sent (every answered attempt keeps its exact body).
             body, rebuilt = build_bodies([self.message])[self.message.pk].decode(), True
         return {
             **context,

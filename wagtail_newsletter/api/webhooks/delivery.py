@@ -106,32 +106,31 @@ def record(endpoint, results, now=None):
     failed = sum(1 for _m, answer, _b in results if answer is not None and not answer.ok)
     streak = 0 if succeeded else endpoint.failures_in_row + (1 if failed else 0)
     retry_at = None
-    delivered, changed, given_back = {}, [], []
+    changed, given_back = [], []
     for message, answer, body in results:
         if answer is None:
             given_back.append(message.pk)
-        elif answer.ok:  # the usual case: one UPDATE per distinct answer (the body is not kept: it can be rebuilt)
-            delivered.setdefault((answer.status, answer.body), []).append(message.pk)
+            continue
+        # Every answered attempt keeps the exact body it posted and what came back (bounded), for the delivery log:
+        # a payload built again later from the rows could differ from what the receiver got.
+        message.claim = message.lease_expires_at = None
+        message.response_status, message.response_body, message.error = answer.status, answer.body, answer.error
+        message.body = body.decode()
+        if answer.ok:
+            message.status, message.delivered_at, message.next_attempt_at = OutboxStatus.DELIVERED, now, None
+        elif now >= message.expires_at:
+            message.status, message.next_attempt_at = OutboxStatus.FAILED, None
         else:
-            message.claim = message.lease_expires_at = None
-            message.response_status, message.response_body, message.error = answer.status, answer.body, answer.error
-            message.body = body.decode()  # kept for the delivery log: what the receiver refused
-            if now >= message.expires_at:
-                message.status, message.next_attempt_at = OutboxStatus.FAILED, None
-            else:
-                message.status = OutboxStatus.PENDING
-                message.next_attempt_at = now + datetime.timedelta(seconds=backoff(max(message.attempts, streak)))
-                retry_at = max(retry_at or message.next_attempt_at, message.next_attempt_at)
-            changed.append(message)
+            message.status = OutboxStatus.PENDING
+            message.next_attempt_at = now + datetime.timedelta(seconds=backoff(max(message.attempts, streak)))
+            retry_at = max(retry_at or message.next_attempt_at, message.next_attempt_at)
+        changed.append(message)
     with transaction.atomic():
-        for (status, text), ids in delivered.items():
-            WebhookMessage.objects.filter(pk__in=ids).update(
-                status=OutboxStatus.DELIVERED, delivered_at=now, next_attempt_at=None, claim=None,
-                lease_expires_at=None, response_status=status, response_body=text, error="", body="",
-            )  # fmt: skip
         if changed:
-            fields = ["status", "next_attempt_at", "claim", "lease_expires_at", "response_status", "response_body"]
-            WebhookMessage.objects.bulk_update(changed, [*fields, "error", "body"], batch_size=len(changed))
+            fields = ["status", "delivered_at", "next_attempt_at", "claim", "lease_expires_at", "response_status"]
+            WebhookMessage.objects.bulk_update(
+                changed, [*fields, "response_body", "error", "body"], batch_size=len(changed)
+            )
         if given_back:  # never posted: the attempt doesn't count; after an unreachable endpoint, wait as it does
             WebhookMessage.objects.filter(pk__in=given_back, status=OutboxStatus.CLAIMED).update(
                 status=OutboxStatus.PENDING,

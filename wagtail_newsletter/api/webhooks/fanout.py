@@ -182,21 +182,49 @@ def start_cursors():
 # --- Campaign events ---------------------------------------------------------------------------------------------
 
 
+# A campaign event's ``source``: the campaign's id for its one start and one end; for a pause, the id shifted left
+# by this many bits plus the pause's number (1, 2, …), so the outbox's unique (endpoint, type, source) refuses the
+# same change queued twice, even by two transactions at once (the second's INSERT finds the first's row).
+_PAUSE_BITS = 20
+
+
+def campaign_event_source(campaign, event_type):
+    """The stable source of a campaign's status change (see ``_PAUSE_BITS``). A pause is numbered after the latest
+    one in the outbox, unless that one is this very pause (same ``paused_at``): then it gets the same number."""
+    if event_type != EventType.CAMPAIGN_PAUSED:
+        return campaign.pk
+    latest = (
+        WebhookMessage.objects.filter(campaign_id=campaign.pk, event_type=event_type)
+        .order_by("-source")
+        .values_list("source", "occurred_at")
+        .first()
+    )
+    if latest is None:
+        return (campaign.pk << _PAUSE_BITS) + 1
+    source, occurred_at = latest
+    return source if occurred_at == campaign.paused_at else source + 1
+
+
 def record_campaign_event(campaign, event_type, now=None):
-    """Outbox rows of a campaign's status change for the endpoints that want it (in the caller's transaction)."""
+    """Outbox rows of a campaign's status change for the endpoints that want it (in the caller's transaction); a
+    change already queued for an endpoint is skipped there."""
     now = now or timezone.now()
+    occurred_at = (campaign.paused_at if event_type == EventType.CAMPAIGN_PAUSED else None) or now
+    source = campaign_event_source(campaign, event_type)
     endpoints = [e for e in WebhookEndpoint.objects.filter(enabled=True).only("id", "events") if event_type in e.events]
     WebhookMessage.objects.bulk_create(
         [
             WebhookMessage(
                 endpoint=endpoint,
                 event_type=event_type,
+                source=source,
                 order_key=-campaign.pk,
                 campaign_id=campaign.pk,
-                occurred_at=now,
+                occurred_at=occurred_at,
                 created_at=now,
                 expires_at=now + retry_window(),
             )
             for endpoint in endpoints
-        ]
+        ],
+        ignore_conflicts=True,
     )

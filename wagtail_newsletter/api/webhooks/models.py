@@ -75,9 +75,11 @@ UNFINISHED = (OutboxStatus.PENDING, OutboxStatus.CLAIMED)
 class WebhookMessage(models.Model):
     """One event for one endpoint: the outbox row its delivery works on, unique per (endpoint, type, source).
 
-    ``source`` is the id of the log row the event was read from (Event, StatusEvent); campaign events, written as
-    the campaign's status changes, have none. ``order_key`` groups what must arrive in order: the subscriber's id,
-    or minus the campaign's id for campaign events. The payload is built when sending, from the source rows.
+    ``source`` is the id of the log row the event was read from (Event, StatusEvent); for campaign events, written as
+    the campaign's status changes, the campaign's id (numbered per pause: ``fanout.campaign_event_source``), so the
+    unique constraint refuses one change queued twice. ``order_key`` groups what must arrive in order: the
+    subscriber's id, or minus the campaign's id for campaign events. The payload is built when sending, from the
+    source rows; the exact body posted is kept once answered (``body``).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -100,7 +102,8 @@ class WebhookMessage(models.Model):
     response_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
     response_body = models.CharField(_("response"), max_length=1000, blank=True)
     error = models.CharField(_("error"), max_length=500, blank=True)
-    # The exact body signed and sent at the last attempt, for the delivery log.
+    # The exact body signed and posted at the last answered attempt (delivered or not), for the delivery log;
+    # GDPR erasure clears it with the answer (api.webhooks.receivers.erase_bodies).
     body = models.TextField(_("body"), blank=True)
 
     class Meta:

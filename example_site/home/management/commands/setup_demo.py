@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone, translation
+from outbox.webhooks import DEMO_ENDPOINT_NAME, RECEIVER_PATH
 from PIL import Image as PILImage
 from PIL import ImageDraw
 from wagtail.images import get_image_model
@@ -23,6 +24,8 @@ from wagtail.models import Locale, Page, Site
 
 from home.demo_automations import ensure_demo_automations
 from home.models import ArticlePage, HomePage
+from wagtail_newsletter.api.webhooks.endpoints import create_endpoint
+from wagtail_newsletter.api.webhooks.models import EventType, WebhookEndpoint
 from wagtail_newsletter.audience.services import add_to_group, record_status_events
 from wagtail_newsletter.compose.models import NewsletterIndexPage, NewsletterPage, NewsletterTemplate
 from wagtail_newsletter.conf import newsletter_settings
@@ -101,6 +104,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  Newsletter:  {newsletter.title!r} at {newsletter.url} (theme {newsletter.theme!r})")
         self.stdout.write(f"  Template:    {template.name!r} (Newsletter templates; “New newsletter from template”)")
         self.stdout.write(f"  DKIM key:    {sender_domain.domain}, selector {sender_domain.selector!r}")
+        self.stdout.write("  Webhooks:    the site receives its own (Outbox › Webhooks received)")
         self.stdout.write(f"  Admin login: {ADMIN_USERNAME} / {ADMIN_PASSWORD} (a superuser: may send campaigns)")
 
     def populate(self):
@@ -116,6 +120,7 @@ class Command(BaseCommand):
         template = self.ensure_template(newsletter)
         ensure_demo_automations(archive, form, fields["birthday"], SENDER_EMAIL)  # welcome series, birthday
         self.ensure_weekly_digest(home, archive, newsletter, groups, self.ensure_banner_image())
+        self.ensure_demo_webhook()
         return form, home, groups, archive, newsletter, template, self.ensure_sender_domain()
 
     def ensure_groups(self):
@@ -302,6 +307,20 @@ class Command(BaseCommand):
             domain.private_key = generate_private_key()
             domain.save(update_fields=["private_key"])
         return domain
+
+    def ensure_demo_webhook(self):
+        """A webhook endpoint pointing at the site's own receiver (outbox/webhooks.py), for subscribers' and
+        campaigns' events; its URL follows the site's base URL when run again, its secret is kept."""
+        url = (newsletter_settings.BASE_URL or "http://127.0.0.1:8000").rstrip("/") + RECEIVER_PATH
+        endpoint = WebhookEndpoint.objects.filter(name=DEMO_ENDPOINT_NAME).first()
+        if endpoint is None:
+            events = [EventType.SUBSCRIBED, EventType.CONFIRMED, EventType.UNSUBSCRIBED, EventType.CAMPAIGN_STARTED,
+                      EventType.CAMPAIGN_PAUSED, EventType.CAMPAIGN_FINISHED]  # fmt: skip
+            return create_endpoint(url, events, name=DEMO_ENDPOINT_NAME)
+        if endpoint.url != url:
+            endpoint.url = url
+            endpoint.save(update_fields=["url"])
+        return endpoint
 
     def ensure_template(self, newsletter):
         values = NewsletterTemplate.values_from_page(newsletter)
