@@ -112,3 +112,24 @@ def test_the_steps_page_needs_permission(client, django_user_model, archive):
     client.force_login(user)
     response = client.get(reverse("wagtailsnippets_wagtail_newsletter_automation:steps", args=[series.pk]))
     assert response.status_code in (302, 403)
+
+
+def test_the_left_column_is_not_the_layout_s_left(admin_user, client, archive):
+    """The word "Left" (people who left) has its own context: the layout's "Left" (a side) is "Gauche" in French."""
+    from django.utils import translation
+    from wagtail.users.models import UserProfile
+
+    from wagtail_newsletter.growth.automations.models import EnrolmentStatus
+
+    series = make_series(archive)
+    profile = UserProfile.get_for_user(admin_user)
+    profile.preferred_language = "fr"
+    profile.save()
+    client.force_login(admin_user)
+    page = client.get(reverse("wagtailsnippets_wagtail_newsletter_automation:steps", args=[series.pk]))
+    html = page.content.decode()
+    assert 'lang="fr"' in html
+    assert "Gauche" not in html
+    with translation.override("fr"):
+        assert translation.gettext("Left") == "Gauche"  # the layout's, still there
+        assert str(EnrolmentStatus.LEFT.label) != "Gauche"

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.models import Orderable
@@ -228,7 +228,7 @@ class AutomationStep(Orderable):
 class EnrolmentStatus(models.IntegerChoices):
     ACTIVE = 0, _("In progress")
     DONE = 1, _("Finished")
-    LEFT = 2, _("Left")
+    LEFT = 2, pgettext_lazy("automation figures", "Left")  # not the layout's "Left" (a side)
 
 
 class Enrolment(models.Model):
