@@ -226,3 +226,37 @@ def test_the_figures_show_people_waiting_at_the_wait_step_until_their_time_is_ov
     figures, totals = step_figures(series, now=T0 + 5 * DAY)
     assert [(row["waiting"], row["passed"]) for row in figures] == [(0, 3), (0, 2), (0, 2), (0, 2), (0, 2)]
     assert totals == {"active": 0, "done": 2, "left": 1}
+
+
+@pytest.mark.parametrize(
+    "condition, otherwise, segment_gets_mail_2",
+    [
+        ("in_segment", None, True),
+        ("in_segment", 5, True),
+        ("not_in_segment", None, False),
+        ("not_in_segment", 5, False),
+    ],
+)
+def test_a_branch_on_a_segment(archive, condition, otherwise, segment_gets_mail_2):
+    """Step 2 goes on only for people in (or not in) the segment; the others leave the series (finished) or, with
+    "otherwise go to step 5", skip to mail 3 at once."""
+    from wagtail_newsletter.growth.segments import Segment
+
+    segment = Segment.objects.create(name="Ann", conditions={"field": "email", "op": "is", "value": "p0@example.net"})
+    series = make_series(archive)
+    AutomationStep.objects.filter(automation=series, sort_order=1).update(
+        kind=StepKind.BRANCH, condition=condition, segment=segment, otherwise_go_to=otherwise
+    )
+    ann, bob, cid = people(3)
+    start_automation(series, [ann, bob, cid], now=T0)
+    tick(now=T0)
+    on, off = ({ann.email}, {bob.email, cid.email}) if segment_gets_mail_2 else ({bob.email, cid.email}, {ann.email})
+    assert recipients_of_step(series, 1) == on | off
+    assert recipients_of_step(series, 3) == on
+    assert recipients_of_step(series, 5) == (off if otherwise else set())
+    done = set(Enrolment.objects.filter(status=EnrolmentStatus.DONE).values_list("subscriber__email", flat=True))
+    assert done == off
+    tick(now=T0 + 3 * DAY)
+    assert recipients_of_step(series, 5) == ((on | off) if otherwise else on)
+    assert Delivery.objects.count() == 3 + len(on) * 2 + (len(off) if otherwise else 0)
+    assert AutomationStep.objects.get(automation=series, sort_order=1).passed_count == 3
