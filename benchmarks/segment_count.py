@@ -223,15 +223,18 @@ def measure(args, groups):
     return met and plan_met
 
 
-def run_benchmark(description, name, build_and_measure):
-    """Parse the common options, make a throwaway PostgreSQL database, migrate it, then
-    ``build_and_measure(args, subscribers, events) -> met``; the database is dropped unless --keep. Exit status."""
+def run_benchmark(description, name, build_and_measure, add_options=None, settings="_trackbench"):
+    """Parse the common options (and a benchmark's own: ``add_options(parser)``), make a throwaway PostgreSQL
+    database, migrate it, then ``build_and_measure(args, subscribers, events) -> met`` under the settings module
+    ``settings``; the database is dropped unless --keep. Exit status."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--scale", type=float, default=1.0, help="1.0: 1,000,000 subscribers, 10,000,000 events")
     parser.add_argument("--runs", type=int, default=5, help="counts timed")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--bench-db", default=f"wn_bench_{name}_{os.getpid()}")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    if add_options is not None:
+        add_options(parser)
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
     subscribers, events = max(100, int(1_000_000 * args.scale)), max(1000, int(10_000_000 * args.scale))
@@ -239,7 +242,7 @@ def run_benchmark(description, name, build_and_measure):
     db_url = with_database(args.database_url, args.bench_db)
     admin_sql(args.database_url, f'DROP DATABASE IF EXISTS "{args.bench_db}" WITH (FORCE)')
     admin_sql(args.database_url, f'CREATE DATABASE "{args.bench_db}"')
-    env = bench_env(db_url)
+    env = {**bench_env(db_url), "DJANGO_SETTINGS_MODULE": settings}
     os.environ.update(env)
     try:
         subprocess.run([sys.executable, os.path.join(SITE, "manage.py"), "migrate", "-v0"], check=True, env=env)

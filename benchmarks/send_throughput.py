@@ -158,7 +158,9 @@ def warm_up(cluster, timeout=90):
     raise RuntimeError(f"qcluster ran no task within {timeout} s; see {cluster.log_path}")
 
 
-def run_campaign(args, db_url, page, workers, batch, tmp):
+def run_campaign(args, db_url, page, workers, batch, tmp, campaign=None, start_sending=None):
+    """Start smtp-sink and a cluster, send ``campaign`` (default: a new one of ``page`` to all subscribers) with
+    ``start_sending(campaign) -> campaign`` (default ``send_now``), time it until every delivery is sent."""
     # Imported once the environment names the database: the settings part of _sendbench reads it.
     from _sendbench import free_port, profile, profile_path, sample_processes, sink_count, start, stop, workers_of
     from django.db import connection
@@ -180,12 +182,13 @@ def run_campaign(args, db_url, page, workers, batch, tmp):
     spy = None
     try:
         warm_up(cluster)
-        campaign = campaigns.create_campaign(page, name=f"bench w{workers} b{batch}")
-        campaigns.set_audience(campaign, True)
+        if campaign is None:
+            campaign = campaigns.create_campaign(page, name=f"bench w{workers} b{batch}")
+            campaigns.set_audience(campaign, True)
         processes = {}
         sample_processes(cluster.pid, processes)
         wall_start, started = time.time(), time.monotonic()
-        campaign = campaigns.send_now(campaign)
+        campaign = (start_sending or campaigns.send_now)(campaign)
         planned = time.monotonic() - started
         total = campaign.recipient_count
         stop_at = min(args.rss_only or total, total)
