@@ -133,3 +133,22 @@ def test_the_left_column_is_not_the_layout_s_left(admin_user, client, archive):
     with translation.override("fr"):
         assert translation.gettext("Left") == "Gauche"  # the layout's, still there
         assert str(EnrolmentStatus.LEFT.label) != "Gauche"
+
+
+def test_otherwise_go_to_a_step_that_does_not_exist_is_refused_and_nothing_is_saved(admin_client, archive):
+    one = make_newsletter(archive, slug="one")
+    steps = [_step("send", page=one.pk), _step("branch", condition="opened_previous", otherwise_go_to=4), _step("stop")]
+    response = _post(admin_client, steps)
+    assert response.status_code == 200
+    assert "There are 3 steps: give a step number from 1 to 3, or leave it empty." in response.content.decode()
+    assert not Automation.objects.exists() and not AutomationStep.objects.exists()
+    steps[1]["otherwise_go_to"] = "3"
+    assert _post(admin_client, steps).status_code == 302
+    assert AutomationStep.objects.get(kind="branch").otherwise_go_to == 3
+
+
+def test_the_step_form_brings_the_script_showing_each_kind_s_fields(admin_client, archive):
+    response = admin_client.get(reverse(ADD_URL))
+    html = response.content.decode()
+    assert "wagtail_newsletter/js/automation_steps.js" in html
+    assert "data-automation-step-kind=" in html and "&quot;wait&quot;: [&quot;wait_amount&quot;" in html

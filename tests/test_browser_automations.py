@@ -166,8 +166,13 @@ def test_editor_builds_a_welcome_series_and_watches_its_figures_move(automation_
         add_step.click()
         expect(editor.locator(f"#id_steps-{index}-kind")).to_be_visible()
     editor.locator("#id_steps-0-kind").select_option("send")
+    # Only the chosen kind's fields show (automation_steps.js): a send step has no wait, a wait step no newsletter.
+    for hidden in ("wait_amount", "wait_unit", "hour", "group", "condition", "segment", "otherwise_go_to"):
+        expect(editor.locator(f"#id_steps-0-{hidden}")).to_be_hidden()
     choose_page(editor, 0, MAIL_1)
     editor.locator("#id_steps-1-kind").select_option("wait")
+    expect(editor.locator("#id_steps-1-wait_amount")).to_be_visible()
+    expect(editor.locator("#inline_child_steps-1").get_by_role("button", name="Choose a page")).to_be_hidden()
     editor.locator("#id_steps-1-wait_amount").fill("1")
     editor.locator("#id_steps-1-wait_unit").select_option("hours")
     editor.locator("#id_steps-2-kind").select_option("send")

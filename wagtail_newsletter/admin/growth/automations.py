@@ -2,20 +2,31 @@
 page), a listing with the people in progress, and a page per automation with each step's figures (waiting, passed,
 left) and the report of each "send" step's campaign."""
 
+import json
+
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic import TemplateView
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel, PageChooserPanel
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    InlinePanel,
+    MultiFieldPanel,
+    ObjectList,
+    PageChooserPanel,
+)
 from wagtail.admin.ui.tables import BooleanColumn, Column
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.snippets.views.snippets import IndexView, SnippetViewSet
 
-from ...growth.automations.models import Automation, EnrolmentStatus
+from ...growth.automations.models import Automation, Condition, EnrolmentStatus, StepKind
 from ...growth.automations.stats import step_figures
 from ..permissions import may_view_campaigns
 from ..send.wizard import url as campaign_url
@@ -78,8 +89,57 @@ class AutomationStepsView(WagtailAdminTemplateMixin, TemplateView):
         )
 
 
+# The fields each kind of step uses: automation_steps.js shows only these (with JavaScript off, all of them).
+STEP_FIELDS = {
+    StepKind.WAIT: ["wait_amount", "wait_unit"],
+    StepKind.WAIT_UNTIL: ["weekday", "hour"],
+    StepKind.SEND: ["page"],
+    StepKind.ADD_TO_GROUP: ["group"],
+    StepKind.REMOVE_FROM_GROUP: ["group"],
+    StepKind.BRANCH: ["condition", "segment", "otherwise_go_to"],
+    StepKind.STOP: [],
+}
+
+
+class StepKindSelect(forms.Select):
+    """The step's kind, carrying the fields of each kind for automation_steps.js."""
+
+    def __init__(self, attrs=None, choices=()):
+        table = {
+            "fields": {str(kind): names for kind, names in STEP_FIELDS.items()},
+            "all": sorted({name for names in STEP_FIELDS.values() for name in names}),
+            "segment_conditions": [Condition.IN_SEGMENT, Condition.NOT_IN_SEGMENT],
+        }
+        super().__init__({**(attrs or {}), "data-automation-step-kind": json.dumps(table)}, choices)
+
+    class Media:
+        js = ["wagtail_newsletter/js/automation_steps.js"]
+
+
+class AutomationForm(WagtailAdminModelForm):
+    """Checks "otherwise go to step" against the steps the form will save (a step alone can't know them)."""
+
+    def clean(self):
+        cleaned_data = super().clean()
+        steps = self.formsets.get("steps")
+        if steps is None or not steps.is_valid():
+            return cleaned_data
+        kept = [form for form in steps.forms if form.has_changed() or form.instance.pk]
+        kept = [form for form in kept if not steps._should_delete_form(form)]
+        for form in kept:
+            target = form.cleaned_data.get("otherwise_go_to")
+            if form.cleaned_data.get("kind") == StepKind.BRANCH and target and target > len(kept):
+                message = ngettext(
+                    "There is %(count)s step: give a step number from 1 to %(count)s, or leave it empty.",
+                    "There are %(count)s steps: give a step number from 1 to %(count)s, or leave it empty.",
+                    len(kept),
+                ) % {"count": len(kept)}
+                form.add_error("otherwise_go_to", message)
+        return cleaned_data
+
+
 STEP_PANELS = [
-    FieldPanel("kind"),
+    FieldPanel("kind", widget=StepKindSelect),
     FieldRowPanel([FieldPanel("wait_amount"), FieldPanel("wait_unit")]),
     FieldRowPanel([FieldPanel("weekday"), FieldPanel("hour")]),
     PageChooserPanel("page", ["wagtail_newsletter.NewsletterPage"]),
@@ -103,22 +163,25 @@ class AutomationViewSet(SnippetViewSet):
     search_fields = ["name"]
     search_backend_name = None
     ordering = "name"
-    panels = [
-        FieldPanel("name"),
-        FieldPanel("active"),
-        MultiFieldPanel(
-            [
-                FieldPanel("trigger"),
-                FieldPanel("form"),
-                FieldPanel("group"),
-                FieldPanel("link_text"),
-                FieldRowPanel([FieldPanel("date_field"), FieldPanel("local_hour")]),
-                FieldPanel("segment"),
-            ],
-            heading=gettext_lazy("Trigger"),
-        ),
-        InlinePanel("steps", panels=STEP_PANELS, heading=gettext_lazy("Steps"), label=gettext_lazy("Step")),
-    ]
+    edit_handler = ObjectList(
+        [
+            FieldPanel("name"),
+            FieldPanel("active"),
+            MultiFieldPanel(
+                [
+                    FieldPanel("trigger"),
+                    FieldPanel("form"),
+                    FieldPanel("group"),
+                    FieldPanel("link_text"),
+                    FieldRowPanel([FieldPanel("date_field"), FieldPanel("local_hour")]),
+                    FieldPanel("segment"),
+                ],
+                heading=gettext_lazy("Trigger"),
+            ),
+            InlinePanel("steps", panels=STEP_PANELS, heading=gettext_lazy("Steps"), label=gettext_lazy("Step")),
+        ],
+        base_form_class=AutomationForm,
+    )
 
     def get_urlpatterns(self):
         return [*super().get_urlpatterns(), path("<int:pk>/steps/", AutomationStepsView.as_view(), name="steps")]
