@@ -235,3 +235,15 @@ def test_openapi_document_and_docs_page(client, db):
     assert "GetSubscriber" in create["responses"]["201"]["links"]  # serialised: the status as a string
     assert any(parameter["name"] == "Idempotency-Key" for parameter in create["parameters"])
     assert client.get("/newsletter/api/v1/docs").status_code == 200
+
+
+def test_a_post_to_a_malformed_path_is_a_404_problem_not_a_csrf_page(db):
+    """schemathesis found it: ``campaigns/-1.1e-15/cancel`` matches no route, and the catch-all answered Django's CSRF
+    page (HTML 403) to a POST from a client without cookies."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    for path in ("campaigns/-1.129996705792469e-15/cancel", "no/such/thing"):
+        assert_problem(
+            client.post(f"/newsletter/api/v1/{path}", "{}", content_type="application/json"), 404, "not_found"
+        )

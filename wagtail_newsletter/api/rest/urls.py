@@ -10,6 +10,7 @@ import re
 
 from django.urls import URLPattern, URLResolver, re_path
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 
 from .app import api
 from .cors import with_cors
@@ -61,6 +62,7 @@ def guarded(view):
     return wrapped
 
 
+@csrf_exempt  # a POST to an unknown path (e.g. a malformed id) is a 404 problem too, not Django's CSRF page
 def unknown_path(request, path=""):
     return problem_response(404, "not_found", _("The API has no such path: see openapi.json."))
 
