@@ -247,3 +247,13 @@ def test_a_post_to_a_malformed_path_is_a_404_problem_not_a_csrf_page(db):
         assert_problem(
             client.post(f"/newsletter/api/v1/{path}", "{}", content_type="application/json"), 404, "not_found"
         )
+
+
+def test_times_with_any_offset_or_out_of_range_are_answered_not_crashed(api, db):
+    """schemathesis found it on PostgreSQL: ``created_after=0003-01-28T21:41:24+18:06`` (an offset PostgreSQL refuses)
+    was a 500. Times are turned into UTC first; one that has no UTC equivalent is a 422 problem."""
+    far_offset = {"created_after": "0003-01-28T21:41:24+18:06", "updated_after": "2026-01-01T00:00:00-17:30"}
+    assert api.get("/subscribers", far_offset).status_code == 200
+    assert api.get("/events", {"since": "0003-01-28T21:41:24+18:06"}).status_code == 200
+    assert_problem(api.get("/subscribers", {"created_after": "0001-01-01T00:00:00+01:00"}), 422, "invalid_value")
+    assert_problem(api.get("/events", {"since": "0001-01-01T00:00:00+01:00"}), 422, "invalid_value")

@@ -6,7 +6,6 @@ allowed to send.
 """
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 from wagtail.models import Page
@@ -19,7 +18,7 @@ from ...track.stats import campaign_report
 from . import auth, cursors
 from .problems import ApiProblem, not_found
 from .schemas import ID_PATH, CampaignIn, CampaignOut, CampaignPage, ProgressOut, ScheduleIn, StatisticsOut
-from .validation import check_groups
+from .validation import check_groups, utc_time
 
 router = Router(tags=["campaigns"])
 StatusName = CampaignOut.model_fields["status"].annotation
@@ -108,7 +107,7 @@ def schedule(request, payload: ScheduleIn, campaign_id: int = ID_PATH):
                 raise lifecycle.CampaignError(_("This campaign has already been started."))
             lifecycle.send_now(campaign, user)
         else:
-            at = payload.at if timezone.is_aware(payload.at) else timezone.make_aware(payload.at)
+            at = utc_time(payload.at, ["body", "at"])
             lifecycle.schedule(campaign, at, user)
     except (lifecycle.CampaignError, InsufficientCredits) as error:
         raise _refused(error) from None

@@ -3,12 +3,12 @@ first, cursor-paginated by the event's id so that a program can poll for what is
 
 import datetime
 
-from django.utils import timezone
 from ninja import Query, Router
 
 from ...send.models import Agent, Event, EventKind
 from . import auth, cursors
 from .schemas import ID_QUERY, EventPage
+from .validation import utc_time
 
 router = Router(tags=["events"])
 KIND_NAMES = {kind.value: kind.name.lower() for kind in EventKind}
@@ -33,7 +33,7 @@ def list_events(
     null once you have them all). ``email`` is null for a subscriber erased since."""
     queryset = Event.objects.all()
     if since is not None:
-        queryset = queryset.filter(at__gte=since if timezone.is_aware(since) else timezone.make_aware(since))
+        queryset = queryset.filter(at__gte=utc_time(since, ["query", "since"]))
     if campaign is not None:
         queryset = queryset.filter(campaign_id=campaign)
     if kind:

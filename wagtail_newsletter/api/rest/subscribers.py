@@ -17,7 +17,7 @@ from ...audience import services
 from ...audience.models import Membership, Source, Subscriber
 from ...audience.optin import submit_subscription
 from ...audience.subscription_form import SubscriptionForm
-from . import auth, cursors
+from . import auth, cursors, validation
 from .problems import ApiProblem, not_found
 from .schemas import (
     ID_QUERY,
@@ -86,9 +86,12 @@ def list_subscribers(
         queryset = queryset.filter(memberships__group_id=group)
     if email_contains:
         queryset = queryset.filter(email__contains=email_contains.strip().lower())
-    for name, value in (("created_at__gt", created_after), ("updated_at__gt", updated_after)):
+    for name, value, param in (
+        ("created_at__gt", created_after, "created_after"),
+        ("updated_at__gt", updated_after, "updated_after"),
+    ):
         if value is not None:
-            queryset = queryset.filter(**{name: value if timezone.is_aware(value) else timezone.make_aware(value)})
+            queryset = queryset.filter(**{name: validation.utc_time(value, ["query", param])})
     rows, next_cursor = cursors.page(queryset, cursor, limit)
     groups = _group_ids([row.pk for row in rows])
     return {"items": [subscriber_out(row, groups[row.pk]) for row in rows], "next_cursor": next_cursor}

@@ -1,5 +1,8 @@
 """Checking a person's values as the forms and imports do (``audience.fields``), with each error's location."""
 
+import datetime
+
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ...audience.fields import InvalidValue, clean_text, coerce_field_value, normalise_email
@@ -77,3 +80,14 @@ def check_groups(group_ids, loc="groups"):
         message = _("No group has the id(s) %(ids)s.") % {"ids": ", ".join(map(str, missing))}
         raise ApiProblem(422, "unknown_group", message, errors=[(["body", loc], message)])
     return wanted
+
+
+def utc_time(value, loc):
+    """``value`` (aware or in the site's time zone) in UTC, as every database can store it — PostgreSQL refuses an
+    offset beyond ±15:59 (``+18:06``) — or a 422 problem at ``loc`` for a time out of range."""
+    try:
+        aware = value if timezone.is_aware(value) else timezone.make_aware(value)
+        return aware.astimezone(datetime.UTC)
+    except (OverflowError, ValueError):
+        message = _("This time is out of range.")
+        raise ApiProblem(422, "invalid_value", message, errors=[(loc, message)]) from None
