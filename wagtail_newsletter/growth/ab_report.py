@@ -10,33 +10,17 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from ..send.models import Delivery, DeliveryStatus
-from .ab_significance import two_proportion_test, verdict
+from .ab_significance import PeopleRates, two_proportion_test, verdict
 from .ab_tests import AbMetric
 from .ab_winner import variant_results
 
 
 @dataclass
-class Totals:
+class Totals(PeopleRates):
     recipients: int = 0
     sent: int = 0
     openers: int = 0
     clickers: int = 0
-
-    @property
-    def open_rate(self):
-        return self.openers / self.sent if self.sent else 0.0
-
-    @property
-    def click_rate(self):
-        return self.clickers / self.sent if self.sent else 0.0
-
-    @property
-    def open_percent(self):
-        return round(100 * self.open_rate, 1)
-
-    @property
-    def click_percent(self):
-        return round(100 * self.click_rate, 1)
 
 
 def campaign_totals(campaign_ids):

@@ -48,3 +48,23 @@ def verdict(comparison, name_a, name_b):
         "better": better,
         "worse": worse,
     }
+
+
+class PeopleRates:
+    """Rates of a group of recipients with ``sent``, ``openers`` and ``clickers`` (people, not hits)."""
+
+    @property
+    def open_rate(self):
+        return self.openers / self.sent if self.sent else 0.0
+
+    @property
+    def click_rate(self):
+        return self.clickers / self.sent if self.sent else 0.0
+
+    @property
+    def open_percent(self):
+        return round(100 * self.open_rate, 1)
+
+    @property
+    def click_percent(self):
+        return round(100 * self.click_rate, 1)

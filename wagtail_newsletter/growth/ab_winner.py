@@ -21,6 +21,7 @@ from ..send import campaigns as lifecycle
 from ..send.credits import CreditsError
 from ..send.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from ..track import aggregate
+from .ab_significance import PeopleRates
 from .ab_start import AbTestError
 from .ab_tests import AbMetric, AbStatus, AbTest, AbVariant
 
@@ -31,7 +32,7 @@ AGGREGATE_SECONDS = 20
 
 
 @dataclass
-class VariantResult:
+class VariantResult(PeopleRates):
     variant: AbVariant
     recipients: int
     sent: int
@@ -41,22 +42,6 @@ class VariantResult:
     @property
     def letter(self):
         return self.variant.letter
-
-    @property
-    def open_rate(self):
-        return self.openers / self.sent if self.sent else 0.0
-
-    @property
-    def click_rate(self):
-        return self.clickers / self.sent if self.sent else 0.0
-
-    @property
-    def open_percent(self):
-        return round(100 * self.open_rate, 1)
-
-    @property
-    def click_percent(self):
-        return round(100 * self.click_rate, 1)
 
     def successes(self, metric):
         return self.clickers if metric == AbMetric.CLICKS else self.openers
