@@ -10,6 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS  # Monday = 0, as datetime.weekday(); translated by Django
 from django.utils.translation import gettext_lazy as _
 from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from modelcluster.models import ClusterableModel
@@ -25,15 +26,6 @@ FREQUENCY_CHOICES = [
     (Frequency.DAILY, _("Every day")),
     (Frequency.WEEKLY, _("Every week")),
     (Frequency.MONTHLY, _("Every month")),
-]
-WEEKDAY_CHOICES = [
-    (0, _("Monday")),
-    (1, _("Tuesday")),
-    (2, _("Wednesday")),
-    (3, _("Thursday")),
-    (4, _("Friday")),
-    (5, _("Saturday")),
-    (6, _("Sunday")),
 ]
 
 
@@ -61,7 +53,7 @@ class Digest(ClusterableModel):
     # The schedule (digest_schedule.DigestSchedule), in the site's time zone.
     frequency = models.CharField(_("how often"), max_length=10, choices=FREQUENCY_CHOICES, default=Frequency.WEEKLY)
     weekday = models.PositiveSmallIntegerField(
-        _("day of the week"), choices=WEEKDAY_CHOICES, default=0, help_text=_("For a weekly digest.")
+        _("day of the week"), choices=WEEKDAYS, default=0, help_text=_("For a weekly digest.")
     )
     day_of_month = models.PositiveSmallIntegerField(
         _("day of the month"), default=1, help_text=_("For a monthly digest: 1 to 28.")

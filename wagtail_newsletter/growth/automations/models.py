@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS  # Monday = 0, as datetime.weekday(); translated by Django
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 from modelcluster.fields import ParentalKey
@@ -139,17 +140,6 @@ class Condition(models.TextChoices):
     NOT_OPENED_PREVIOUS = "not_opened_previous", _("they did not open the previous step's mail")
     IN_SEGMENT = "in_segment", _("they are in the segment")
     NOT_IN_SEGMENT = "not_in_segment", _("they are not in the segment")
-
-
-WEEKDAYS = [
-    (0, _("Monday")),
-    (1, _("Tuesday")),
-    (2, _("Wednesday")),
-    (3, _("Thursday")),
-    (4, _("Friday")),
-    (5, _("Saturday")),
-    (6, _("Sunday")),
-]
 
 
 class AutomationStep(Orderable):
